@@ -1,0 +1,198 @@
+"""The authorizer's configuration (schema version 1): parsing and validation.
+
+Validation collects every problem it finds so ``python -m authorizer check`` can list them
+all; anything invalid raises ``ConfigError`` and the handler fails closed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from authorizer.errors import ConfigError
+from authorizer.jws import ALGORITHMS
+from authorizer.routes import Route, parse_route
+
+DEFAULT_ALGORITHMS = ("RS256",)
+DEFAULT_SCOPE_CLAIMS = ("scope", "scp")
+DEFAULT_CONTEXT_CLAIMS = ("sub", "client_id", "scope")
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+_ISSUER_KEYS = frozenset(
+    {"issuer", "audiences", "algorithms", "jwks_uri", "scope_claims", "required_claims",
+     "leeway_seconds"}
+)
+_ROUTE_KEYS = frozenset({"route", "scopes", "all_scopes"})
+_TOP_KEYS = frozenset({"issuers", "routes", "context_claims", "http_api_response"})
+
+
+@dataclass(frozen=True, slots=True)
+class IssuerConfig:
+    issuer: str
+    audiences: frozenset[str]
+    algorithms: frozenset[str]
+    jwks_uri: str | None
+    scope_claims: tuple[str, ...]
+    required_claims: tuple[tuple[str, Any], ...]
+    leeway_seconds: int
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorizerConfig:
+    issuers: tuple[IssuerConfig, ...]
+    routes: tuple[Route, ...]
+    context_claims: tuple[str, ...]
+    http_api_response: Literal["simple", "iam"]
+
+
+class ConfigProblems(ConfigError):
+    """Every problem found in one document."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("invalid configuration: " + "; ".join(problems))
+        self.problems = problems
+
+
+def parse_document(text: str) -> Any:
+    """JSON, or YAML when it is not JSON (PyYAML is imported only then)."""
+    stripped = text.lstrip()
+    if stripped.startswith("{"):
+        try:
+            return json.loads(stripped)
+        except ValueError as e:
+            raise ConfigError(f"configuration is not valid JSON: {e}") from e
+    import yaml  # noqa: PLC0415 - only YAML documents pay for the import
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise ConfigError(f"configuration is not valid YAML or JSON: {e}") from e
+
+
+def check_url(url: object, what: str) -> str:
+    """``https`` only, except on loopback hosts (tests and the local stack)."""
+    if not isinstance(url, str) or not url:
+        raise ConfigError(f"{what} must be a non-empty URL string")
+    parts = urlsplit(url)
+    if not parts.hostname:
+        raise ConfigError(f"{what} {url!r} is not an absolute URL")
+    if parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS):
+        return url
+    raise ConfigError(f"{what} {url!r} must use https (http is allowed on loopback hosts only)")
+
+
+def _strings(value: object, what: str, *, allow_empty: bool = False) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise ConfigError(f"{what} must be a list of non-empty strings")
+    if not value and not allow_empty:
+        raise ConfigError(f"{what} must not be empty")
+    return tuple(value)
+
+
+def _issuer(raw: object, n: int) -> IssuerConfig:
+    where = f"issuers[{n}]"
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where} must be a mapping")
+    unknown = set(raw) - _ISSUER_KEYS
+    if unknown:
+        raise ConfigError(f"{where}: unknown keys {sorted(unknown)}")
+    issuer = check_url(raw.get("issuer"), f"{where}.issuer")
+    audiences = _strings(raw.get("audiences"), f"{where}.audiences")
+    algorithms = _strings(raw.get("algorithms", list(DEFAULT_ALGORITHMS)), f"{where}.algorithms")
+    bad = [a for a in algorithms if a not in ALGORITHMS]
+    if bad:
+        raise ConfigError(
+            f"{where}.algorithms: {bad} refused ('none' and HS* are never accepted); "
+            f"choose from {sorted(ALGORITHMS)}"
+        )
+    jwks_uri = raw.get("jwks_uri")
+    if jwks_uri is not None:
+        jwks_uri = check_url(jwks_uri, f"{where}.jwks_uri")
+    scope_claims = _strings(raw.get("scope_claims", list(DEFAULT_SCOPE_CLAIMS)), f"{where}.scope_claims")
+    required = raw.get("required_claims", {})
+    if not isinstance(required, dict) or not all(isinstance(k, str) for k in required):
+        raise ConfigError(f"{where}.required_claims must be a mapping of claim to value")
+    leeway = raw.get("leeway_seconds", 0)
+    if isinstance(leeway, bool) or not isinstance(leeway, int) or not 0 <= leeway <= 300:
+        raise ConfigError(f"{where}.leeway_seconds must be an integer from 0 to 300")
+    return IssuerConfig(
+        issuer, frozenset(audiences), frozenset(algorithms), jwks_uri, scope_claims,
+        tuple(required.items()), leeway,
+    )
+
+
+def _route(raw: object, n: int) -> Route:
+    where = f"routes[{n}]"
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where} must be a mapping with 'route' and 'scopes' or 'all_scopes'")
+    unknown = set(raw) - _ROUTE_KEYS
+    if unknown:
+        raise ConfigError(f"{where}: unknown keys {sorted(unknown)}")
+    if "scopes" not in raw and "all_scopes" not in raw:
+        raise ConfigError(f"{where}: give 'scopes' (any of) or 'all_scopes' (all of)")
+    any_scopes = _strings(raw["scopes"], f"{where}.scopes") if "scopes" in raw else ()
+    all_scopes = _strings(raw["all_scopes"], f"{where}.all_scopes") if "all_scopes" in raw else ()
+    route = raw.get("route")
+    if not isinstance(route, str):
+        raise ConfigError(f"{where}.route must be a string like 'GET /orders/{{id}}'")
+    return parse_route(route, any_scopes=frozenset(any_scopes), all_scopes=frozenset(all_scopes))
+
+
+def validate(doc: object) -> AuthorizerConfig:
+    """Turn a parsed document into a config, or raise ``ConfigProblems`` listing every fault."""
+    if not isinstance(doc, Mapping):
+        raise ConfigProblems(["the document must be a mapping with 'issuers' and 'routes'"])
+    problems: list[str] = []
+    unknown = set(doc) - _TOP_KEYS
+    if unknown:
+        problems.append(f"unknown top-level keys {sorted(unknown)}")
+    issuers: list[IssuerConfig] = []
+    raw_issuers = doc.get("issuers")
+    if not isinstance(raw_issuers, list) or not raw_issuers:
+        problems.append("'issuers' must be a non-empty list")
+        raw_issuers = []
+    for n, raw in enumerate(raw_issuers):
+        try:
+            issuers.append(_issuer(raw, n))
+        except ConfigError as e:
+            problems.append(str(e))
+    seen_iss = [i.issuer for i in issuers]
+    if len(set(seen_iss)) != len(seen_iss):
+        problems.append("an issuer is listed twice")
+    routes: list[Route] = []
+    raw_routes = doc.get("routes")
+    if not isinstance(raw_routes, list) or not raw_routes:
+        problems.append("'routes' must be a non-empty list")
+        raw_routes = []
+    shapes: dict[tuple[object, ...], str] = {}
+    for n, raw in enumerate(raw_routes):
+        try:
+            route = _route(raw, n)
+        except ConfigError as e:
+            problems.append(str(e))
+            continue
+        shape = (route.method, *((s.kind, s.text if s.kind == "literal" else "") for s in route.segments))
+        if route.websocket:
+            shape = (route.key,)
+        if shape in shapes:
+            problems.append(f"routes[{n}] {route.key!r} repeats {shapes[shape]!r}")
+        shapes[shape] = route.key
+        routes.append(route)
+    try:
+        context = _strings(doc.get("context_claims", list(DEFAULT_CONTEXT_CLAIMS)),
+                           "context_claims", allow_empty=True)
+    except ConfigError as e:
+        problems.append(str(e))
+        context = ()
+    mode = doc.get("http_api_response", "simple")
+    if mode not in ("simple", "iam"):
+        problems.append("http_api_response must be 'simple' or 'iam'")
+        mode = "simple"
+    if problems:
+        raise ConfigProblems(problems)
+    return AuthorizerConfig(tuple(issuers), tuple(routes), context, mode)

@@ -1,0 +1,113 @@
+"""The authorizer's decision for one request, and the response API Gateway expects.
+
+Pure except for key fetching inside the verifier: event in, ``Decision`` out. The handler
+adds logging and metrics around it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from authorizer.config import AuthorizerConfig
+from authorizer.errors import TokenRejected
+from authorizer.events import AuthRequest, flatten_context, parse_event
+from authorizer.policy import PolicyBook, policy_document
+from authorizer.routes import RouteTable
+from authorizer.verifier import VerifiedToken, Verifier
+
+Effect = Literal["allow", "deny", "unauthenticated"]
+UNVERIFIED_PRINCIPAL = "unverified"
+
+
+class Unauthorized(Exception):
+    """Raised to API Gateway, which answers 401. The message must be exactly this."""
+
+    def __init__(self) -> None:
+        super().__init__("Unauthorized")
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    effect: Effect
+    reason: str
+    request: AuthRequest | None = None
+    token: VerifiedToken | None = None
+    route: str | None = None
+    response: dict[str, Any] | None = None  # None: raise Unauthorized
+
+
+class Authorizer:
+    """Everything built from one configuration: verifier, route table, memoised policies."""
+
+    def __init__(self, config: AuthorizerConfig, verifier: Verifier) -> None:
+        self.config = config
+        self.verifier = verifier
+        self.routes = RouteTable(config.routes)
+        self.policies = PolicyBook(config.routes)
+
+    def decide(self, event: object) -> Decision:
+        try:
+            request = parse_event(event)
+        except TokenRejected as e:
+            return Decision("unauthenticated", e.reason)
+        if request.token is None:
+            return Decision("unauthenticated", "token_missing", request)
+        try:
+            token = self.verifier.verify(request.token)
+        except TokenRejected as e:
+            return Decision("unauthenticated", e.reason, request)
+        route = self.routes.match(request.api, request.method, request.path)
+        allowed = route is not None and route.granted(token.scopes)
+        reason = "granted" if allowed else ("no_route" if route is None else "scope_missing")
+        context = flatten_context(token.claims, self.config.context_claims)
+        if request.kind == "http_v2" and self.config.http_api_response == "simple":
+            response: dict[str, Any] = {"isAuthorized": allowed, "context": context}
+        else:
+            document, reason = self._document(request, token, allowed, reason)
+            allowed = reason.startswith("granted")
+            response = {
+                "principalId": token.claims["sub"],
+                "policyDocument": document,
+                "context": context,
+            }
+        return Decision(
+            "allow" if allowed else "deny",
+            reason,
+            request,
+            token,
+            route.key if route else None,
+            response,
+        )
+
+    def _document(
+        self, request: AuthRequest, token: VerifiedToken, allowed: bool, reason: str
+    ) -> tuple[dict[str, Any], str]:
+        """The memoised cache-safe policy, checked against this very request."""
+        policy = self.policies.scope_policy(token.scopes, request.api)
+        if policy.allows(request.suffix) == allowed:
+            return self.policies.document(token.scopes, request.api, request.prefix), reason
+        if allowed and "*" not in request.suffix and "?" not in request.suffix:
+            # No pattern policy is exact for this scope set (see policy.py): allow only
+            # the requested resource, so a cached copy can never grant another route.
+            return policy_document(request.prefix, (request.suffix,), ()), "granted_narrow_policy"
+        return policy_document(request.prefix, (), ()), (
+            "policy_inexpressible" if allowed else reason
+        )
+
+
+def fail_closed(event: object, reason: str) -> Decision:
+    """The answer when the configuration is broken: deny everything, never allow."""
+    try:
+        request = parse_event(event)
+    except TokenRejected:
+        return Decision("unauthenticated", reason)
+    if request.kind == "http_v2":
+        response: dict[str, Any] = {"isAuthorized": False, "context": {}}
+    else:
+        response = {
+            "principalId": UNVERIFIED_PRINCIPAL,
+            "policyDocument": policy_document(request.prefix, (), ()),
+            "context": {},
+        }
+    return Decision("deny", reason, request, response=response)

@@ -1,0 +1,91 @@
+"""The authorizer's exception tree.
+
+Every failure carries a stable, machine-readable ``reason`` used in logs and metrics.
+``TokenRejected`` and its subclasses mean *unauthenticated* (401); a valid token that
+lacks the route's scopes is not an exception but a ``deny`` decision (403).
+"""
+
+from __future__ import annotations
+
+
+class AuthorizerError(Exception):
+    """Root of every error raised by the authorizer package."""
+
+    reason: str = "authorizer_error"
+
+    def __init__(self, message: str, *, reason: str | None = None) -> None:
+        super().__init__(message)
+        if reason is not None:
+            self.reason = reason
+
+
+class ConfigError(AuthorizerError):
+    """The configuration is missing or invalid: every request fails closed."""
+
+    reason = "config_invalid"
+
+
+class TokenRejected(AuthorizerError):
+    """The token is missing, malformed, wrongly signed, expired or wrongly addressed."""
+
+    reason = "token_invalid"
+
+
+class MalformedToken(TokenRejected):
+    """Not a strict compact JWS with JSON header and payload objects."""
+
+    reason = "token_malformed"
+
+
+class UnsupportedHeader(TokenRejected):
+    """The header asks for something we never honour (unknown ``crit``, bad ``alg``)."""
+
+    reason = "header_unsupported"
+
+
+class AlgorithmNotAllowed(TokenRejected):
+    """``alg`` is not on the issuer's allow-list."""
+
+    reason = "alg_not_allowed"
+
+
+class KeyNotFound(TokenRejected):
+    """No key in the issuer's JWKS has this ``kid`` (after the rate-limited refetch)."""
+
+    reason = "kid_unknown"
+
+
+class KeyMismatch(TokenRejected):
+    """The JWK's key type, curve or ``alg`` does not agree with the token's ``alg``."""
+
+    reason = "key_mismatch"
+
+
+class InvalidSignature(TokenRejected):
+    """The signature does not verify under the issuer's key."""
+
+    reason = "signature_invalid"
+
+
+class ClaimRejected(TokenRejected):
+    """A claim check failed; ``reason`` says which (``expired``, ``audience_mismatch``...)."""
+
+    reason = "claim_invalid"
+
+
+class IssuerUnknown(TokenRejected):
+    """``iss`` is not a configured issuer (exact match)."""
+
+    reason = "issuer_unknown"
+
+
+class KeysUnavailable(TokenRejected):
+    """The issuer's keys cannot be fetched and no usable cached copy exists."""
+
+    reason = "jwks_unavailable"
+
+
+class FetchError(AuthorizerError):
+    """An HTTP fetch (discovery or JWKS) failed; always chained to the cause."""
+
+    reason = "fetch_failed"

@@ -1,0 +1,143 @@
+"""Lambda entry point: ``authorizer.handler.lambda_handler``.
+
+Thin by design: the event goes to ``Authorizer.decide``; this module adds the one
+structured log line per decision, the metrics, and the fail-closed path for a broken
+configuration. In Lambda, the module's start-up code loads the config and prefetches the
+issuers' keys during the init phase; anywhere else (tests, tools) that happens on the
+first invocation.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+from authorizer.decision import Authorizer, Decision, Unauthorized, fail_closed
+from authorizer.errors import ConfigError
+from authorizer.fetch import HttpJsonFetcher, JsonFetcher
+from authorizer.sources import ConfigSource
+from authorizer.verifier import Verifier
+
+SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "scopegate-authorizer")
+logger = Logger(service=SERVICE)
+metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "scopegate"))
+
+_LOGGED_CLAIMS = ("iss", "sub", "client_id", "jti")
+
+
+class Runtime:
+    """The process-wide state: config source, fetcher and the authorizer built from them."""
+
+    def __init__(self, source: ConfigSource | None = None, fetcher: JsonFetcher | None = None):
+        self.source = source or ConfigSource()
+        self.fetcher: JsonFetcher = fetcher or _TracedFetcher(HttpJsonFetcher())
+        self.authorizer: Authorizer | None = None
+        self._reported_error: str | None = None
+
+    def current(self) -> Authorizer:
+        """The authorizer for the current config; raises ``ConfigError`` when it is broken."""
+        try:
+            config = self.source.get()
+        except ConfigError as e:
+            self.authorizer = None
+            if str(e) != self._reported_error:  # one ERROR per distinct problem, no traceback
+                logger.error("configuration invalid: every request is denied",
+                             extra={"reason": e.reason, "problem": str(e)})
+                self._reported_error = str(e)
+            raise
+        if self.authorizer is None or self.authorizer.config is not config:
+            verifier = Verifier(config.issuers, self.fetcher, on_fetch=_count_fetch)
+            self.authorizer = Authorizer(config, verifier)
+            self._reported_error = None
+        return self.authorizer
+
+    def start(self) -> None:
+        """Init-phase work: load the config and prefetch keys. Never raises."""
+        try:
+            self.current().verifier.prefetch()
+        except ConfigError:
+            pass  # already logged; requests fail closed
+
+    def decide(self, event: object) -> Decision:
+        try:
+            authorizer = self.current()
+        except ConfigError as e:
+            return fail_closed(event, e.reason)
+        return authorizer.decide(event)
+
+
+class _TracedFetcher:
+    """Wraps key fetches in an X-Ray subsegment when tracing is on (Tracer made lazily)."""
+
+    def __init__(self, inner: JsonFetcher) -> None:
+        self._inner = inner
+        self._tracer: Any = None
+
+    def get_json(self, url: str) -> Any:
+        tracer = self._get_tracer()
+        if tracer is None:
+            return self._inner.get_json(url)
+        with tracer.provider.in_subsegment("## fetch keys") as subsegment:
+            subsegment.put_annotation("url", url)
+            return self._inner.get_json(url)
+
+    def _get_tracer(self) -> Any:
+        if self._tracer is None:
+            enabled = os.environ.get("AWS_LAMBDA_FUNCTION_NAME") and os.environ.get(
+                "POWERTOOLS_TRACE_DISABLED", "false"
+            ).lower() not in ("1", "true")
+            self._tracer = False
+            if enabled:
+                try:
+                    from aws_lambda_powertools import Tracer  # noqa: PLC0415 - heavy, lazy
+
+                    self._tracer = Tracer(service=SERVICE)
+                except ImportError:  # aws-xray-sdk missing: trace nothing rather than fail
+                    self._tracer = False
+        return self._tracer or None
+
+
+def _count_fetch(detail: str, ok: bool) -> None:
+    name = "JwksFetch" if ok else "JwksFetchFailed"
+    with single_metric(name=name, unit=MetricUnit.Count, value=1, namespace=metrics.namespace):
+        pass
+    if not ok:
+        logger.warning("key fetch failed", extra={"problem": detail})
+
+
+def _log(decision: Decision) -> None:
+    fields: dict[str, Any] = {"decision": decision.effect, "reason": decision.reason}
+    request = decision.request
+    if request is not None:
+        fields["api"] = request.kind
+        fields["request"] = request.route_text
+    if decision.route is not None:
+        fields["route"] = decision.route
+    token = decision.token
+    if token is not None:
+        for name in _LOGGED_CLAIMS:
+            value = token.claims.get(name)
+            if isinstance(value, str):
+                fields[name] = value
+        if token.kid is not None:
+            fields["kid"] = token.kid
+    logger.info("decision", extra=fields)
+
+
+runtime = Runtime()
+if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+    runtime.start()
+
+
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    decision = runtime.decide(event)
+    _log(decision)
+    metrics.add_dimension(name="reason", value=decision.reason)
+    metrics.add_metric(name=decision.effect.capitalize(), unit=MetricUnit.Count, value=1)
+    metrics.flush_metrics()
+    if decision.response is None:
+        raise Unauthorized()
+    return decision.response

@@ -1,0 +1,1 @@
+"""scopegate's token broker (built in a later issue)."""
