@@ -1,0 +1,530 @@
+"""template.yaml and events/ as users and API Gateway see them.
+
+The template is read with a YAML loader that turns CloudFormation short-form tags into
+their long form, and a small resolver evaluates the few intrinsic functions it uses, so
+the tests can state what a deployment with given parameters receives.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE_PATH = ROOT / "template.yaml"
+EVENTS_DIR = ROOT / "events"
+
+TOKEN_PLACEHOLDER = "REPLACE_WITH_TOKEN"
+BEARER = f"Bearer {TOKEN_PLACEHOLDER}"
+ARN_PREFIX = "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod/"
+
+# The values CloudWatch Logs accepts for RetentionInDays.
+CLOUDWATCH_RETENTION_DAYS = {
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
+    1096, 1827, 2192, 2557, 2922, 3288, 3653,
+}  # fmt: skip
+
+CONFIG_SOURCE_VARIABLES = (
+    "AUTHORIZER_CONFIG",
+    "AUTHORIZER_CONFIG_PARAMETER",
+    "AUTHORIZER_CONFIG_MAX_AGE",
+)
+
+
+# --- reading the template ------------------------------------------------------------
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """SafeLoader that reads `!Ref`, `!Sub`, `!If`, ... as `{"Ref": ...}`, `{"Fn::Sub": ...}`."""
+
+
+def _construct_short_form(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
+    name = suffix if suffix in ("Ref", "Condition") else f"Fn::{suffix}"
+    value: Any
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+        if suffix == "GetAtt":
+            value = value.split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    return {name: value}
+
+
+_CfnLoader.add_multi_constructor("!", _construct_short_form)
+
+
+def _load_template() -> dict[str, Any]:
+    text = TEMPLATE_PATH.read_text(encoding="utf-8")
+    loaded = yaml.load(text, Loader=_CfnLoader)  # noqa: S506 (_CfnLoader is a SafeLoader)
+    assert isinstance(loaded, dict)
+    return loaded
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    return _load_template()
+
+
+def _walk(node: Any) -> Iterator[Any]:
+    """Every value in a template fragment, depth first, the fragment itself included."""
+    yield node
+    if isinstance(node, Mapping):
+        for value in node.values():
+            yield from _walk(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _walk(value)
+
+
+# --- a resolver for the intrinsic functions the template uses -------------------------
+
+_NO_VALUE = object()
+_PSEUDO = {
+    "AWS::Partition": "aws",
+    "AWS::Region": "us-east-1",
+    "AWS::AccountId": "123456789012",
+    "AWS::StackName": "scopegate",
+}
+
+
+class _Resolver:
+    """Evaluates the template for one set of parameter values, as CloudFormation would."""
+
+    def __init__(self, template: Mapping[str, Any], overrides: Mapping[str, str]) -> None:
+        self.template = template
+        self.params = {
+            name: str(spec.get("Default", "")) for name, spec in template["Parameters"].items()
+        }
+        unknown = set(overrides) - set(self.params)
+        assert not unknown, f"not template parameters: {unknown}"
+        self.params.update(overrides)
+
+    def condition(self, name: str) -> bool:
+        return bool(self.resolve(self.template["Conditions"][name]))
+
+    def _ref(self, name: str) -> Any:
+        if name == "AWS::NoValue":
+            return _NO_VALUE
+        if name in _PSEUDO:
+            return _PSEUDO[name]
+        if name in self.params:
+            return self.params[name]
+        assert name in self.template["Resources"], f"Ref to unknown {name}"
+        return f"<{name}>"
+
+    def _sub(self, text: str) -> str:
+        def replace(match: re.Match[str]) -> str:
+            name, attribute = match.group(1), match.group(2)
+            return f"<{name}.{attribute}>" if attribute else str(self._ref(name))
+
+        return re.sub(r"\$\{([A-Za-z0-9:]+)(?:\.([A-Za-z0-9.]+))?\}", replace, text)
+
+    def resolve(self, node: Any) -> Any:
+        if isinstance(node, list):
+            return [v for v in (self.resolve(item) for item in node) if v is not _NO_VALUE]
+        if not isinstance(node, Mapping):
+            return node
+        if len(node) == 1:
+            ((key, arg),) = node.items()
+            if key == "Ref":
+                return self._ref(arg)
+            if key == "Condition":
+                return self.condition(arg)
+            if key == "Fn::If":
+                name, when_true, when_false = arg
+                return self.resolve(when_true if self.condition(name) else when_false)
+            if key == "Fn::Equals":
+                left, right = (self.resolve(v) for v in arg)
+                return str(left) == str(right)
+            if key == "Fn::Not":
+                return not self.resolve(arg[0])
+            if key == "Fn::And":
+                return all(self.resolve(v) for v in arg)
+            if key == "Fn::Or":
+                return any(self.resolve(v) for v in arg)
+            if key == "Fn::Select":
+                index, values = arg
+                return self.resolve(values)[int(index)]
+            if key == "Fn::Split":
+                delimiter, text = arg
+                return str(self.resolve(text)).split(delimiter)
+            if key == "Fn::Sub":
+                assert isinstance(arg, str), "Fn::Sub with a variable map is not used here"
+                return self._sub(arg)
+            if key == "Fn::GetAtt":
+                return f"<{'.'.join(arg)}>"
+        return {
+            k: v for k, v in ((k, self.resolve(v)) for k, v in node.items()) if v is not _NO_VALUE
+        }
+
+
+def _function(template: Mapping[str, Any]) -> Mapping[str, Any]:
+    resource = template["Resources"]["AuthorizerFunction"]
+    assert resource["Type"] == "AWS::Serverless::Function"
+    properties: Mapping[str, Any] = resource["Properties"]
+    return properties
+
+
+def _function_property(template: Mapping[str, Any], name: str) -> Any:
+    """A property as SAM applies it: the function's own value, else the Globals value."""
+    own = _function(template)
+    if name in own:
+        return own[name]
+    return template.get("Globals", {}).get("Function", {})[name]
+
+
+def _deployed_environment(template: Mapping[str, Any], **params: str) -> dict[str, str]:
+    resolver = _Resolver(template, params)
+    merged: dict[str, Any] = {}
+    for source in (template.get("Globals", {}).get("Function", {}), _function(template)):
+        merged.update(source.get("Environment", {}).get("Variables", {}))
+    environment = resolver.resolve(merged)
+    assert isinstance(environment, dict)
+    return environment
+
+
+def _deployed_statements(template: Mapping[str, Any], **params: str) -> list[dict[str, Any]]:
+    policies = _Resolver(template, params).resolve(_function(template).get("Policies", []))
+    statements: list[dict[str, Any]] = []
+    for policy in policies:
+        assert isinstance(policy, dict), f"only inline policies are expected, got {policy!r}"
+        statements.extend(policy["Statement"])
+    return statements
+
+
+# --- the function --------------------------------------------------------------------
+
+
+def test_authorizer_function_runs_python313_on_arm64_from_src(template: dict[str, Any]) -> None:
+    assert _function_property(template, "Runtime") == "python3.13"
+    assert _function_property(template, "Architectures") == ["arm64"]
+    assert _function_property(template, "CodeUri") == "src/"
+    assert _function_property(template, "Handler") == "authorizer.handler.lambda_handler"
+
+
+def test_authorizer_function_is_traced_and_bounded(template: dict[str, Any]) -> None:
+    assert _function_property(template, "Tracing") == "Active"
+    assert _function_property(template, "Timeout") <= 10
+
+
+def test_powertools_is_configured_from_parameters(template: dict[str, Any]) -> None:
+    environment = _deployed_environment(template, LogLevel="DEBUG", MetricsNamespace="acme")
+    assert environment["POWERTOOLS_SERVICE_NAME"] == "scopegate-authorizer"
+    assert environment["POWERTOOLS_LOG_LEVEL"] == "DEBUG"
+    assert environment["POWERTOOLS_METRICS_NAMESPACE"] == "acme"
+
+
+def test_powertools_defaults(template: dict[str, Any]) -> None:
+    environment = _deployed_environment(template)
+    assert environment["POWERTOOLS_LOG_LEVEL"] == "INFO"
+    assert environment["POWERTOOLS_METRICS_NAMESPACE"] == "scopegate"
+
+
+# --- configuration sources -----------------------------------------------------------
+
+
+def test_inline_config_is_the_only_source_passed(template: dict[str, Any]) -> None:
+    document = '{"issuers": [], "routes": []}'
+    environment = _deployed_environment(template, AuthorizerConfig=document)
+    assert environment["AUTHORIZER_CONFIG"] == document
+    assert "AUTHORIZER_CONFIG_PARAMETER" not in environment
+    assert "AUTHORIZER_CONFIG_MAX_AGE" not in environment
+    assert _deployed_statements(template, AuthorizerConfig=document) == []
+
+
+@pytest.mark.parametrize("name", ["scopegate/authorizer", "/scopegate/authorizer"])
+def test_ssm_parameter_source_reads_exactly_that_parameter(
+    template: dict[str, Any], name: str
+) -> None:
+    environment = _deployed_environment(
+        template, AuthorizerConfigParameter=name, AuthorizerConfigMaxAge="60"
+    )
+    assert environment["AUTHORIZER_CONFIG_PARAMETER"] == name
+    assert environment["AUTHORIZER_CONFIG_MAX_AGE"] == "60"
+    assert "AUTHORIZER_CONFIG" not in environment
+
+    statements = _deployed_statements(template, AuthorizerConfigParameter=name)
+    assert len(statements) == 1
+    (statement,) = statements
+    assert statement["Effect"] == "Allow"
+    assert statement["Action"] in ("ssm:GetParameter", ["ssm:GetParameter"])
+    assert statement["Resource"] == (
+        "arn:aws:ssm:us-east-1:123456789012:parameter/scopegate/authorizer"
+    )
+
+
+def test_ssm_max_age_defaults_to_300_seconds(template: dict[str, Any]) -> None:
+    environment = _deployed_environment(template, AuthorizerConfigParameter="scopegate/x")
+    assert environment["AUTHORIZER_CONFIG_MAX_AGE"] == "300"
+
+
+def test_no_source_passes_nothing_and_grants_nothing(template: dict[str, Any]) -> None:
+    environment = _deployed_environment(template)
+    assert not set(CONFIG_SOURCE_VARIABLES) & set(environment)
+    assert _deployed_statements(template) == []
+
+
+def test_both_sources_are_passed_so_the_function_fails_closed(template: dict[str, Any]) -> None:
+    # Deliberately not rejected at deploy time: the function sees both and refuses to run.
+    environment = _deployed_environment(
+        template, AuthorizerConfig="{}", AuthorizerConfigParameter="scopegate/authorizer"
+    )
+    assert {"AUTHORIZER_CONFIG", "AUTHORIZER_CONFIG_PARAMETER"} <= set(environment)
+
+
+@pytest.mark.parametrize(
+    ("name", "valid"),
+    [
+        ("", True),
+        ("scopegate", True),
+        ("scopegate/authorizer", True),
+        ("/scopegate/authorizer-v1.2_x", True),
+        ("arn:aws:ssm:us-east-1:123456789012:parameter/x", False),
+        ("scopegate//authorizer", False),
+        ("scopegate/", False),
+        ("has space", False),
+    ],
+)
+def test_ssm_parameter_name_pattern(template: dict[str, Any], name: str, valid: bool) -> None:
+    pattern = template["Parameters"]["AuthorizerConfigParameter"]["AllowedPattern"]
+    assert (re.fullmatch(pattern, name) is not None) is valid
+
+
+# --- permissions ---------------------------------------------------------------------
+
+
+def _action_strings(value: Any) -> Iterator[str]:
+    for node in _walk(value):
+        if isinstance(node, str):
+            yield node
+
+
+def test_no_iam_statement_uses_a_wildcard_action(template: dict[str, Any]) -> None:
+    statements = [
+        node for node in _walk(template) if isinstance(node, Mapping) and "Effect" in node
+    ]
+    assert statements, "expected at least one IAM statement to check"
+    for statement in statements:
+        assert "NotAction" not in statement, statement
+        for action in _action_strings(statement["Action"]):
+            assert "*" not in action, f"wildcard action {action!r} in {statement}"
+
+
+# --- parameters ----------------------------------------------------------------------
+
+
+def _referenced_names(template: Mapping[str, Any]) -> set[str]:
+    names: set[str] = set()
+    sections = (template.get(key, {}) for key in ("Conditions", "Globals", "Resources", "Outputs"))
+    for node in _walk(list(sections)):
+        if not isinstance(node, Mapping) or len(node) != 1:
+            continue
+        ((key, arg),) = node.items()
+        if key == "Ref" and isinstance(arg, str):
+            names.add(arg)
+        elif key == "Fn::Sub":
+            text = arg if isinstance(arg, str) else arg[0]
+            names.update(re.findall(r"\$\{([A-Za-z0-9:]+)", text))
+    return names
+
+
+def test_every_parameter_is_used(template: dict[str, Any]) -> None:
+    unused = set(template["Parameters"]) - _referenced_names(template)
+    assert not unused
+
+
+def test_every_parameter_is_described(template: dict[str, Any]) -> None:
+    for name, spec in template["Parameters"].items():
+        assert len(spec.get("Description", "")) >= 20, name
+
+
+def test_every_parameter_is_in_a_console_group(template: dict[str, Any]) -> None:
+    groups = template["Metadata"]["AWS::CloudFormation::Interface"]["ParameterGroups"]
+    grouped = [name for group in groups for name in group["Parameters"]]
+    assert sorted(grouped) == sorted(template["Parameters"])
+
+
+def test_config_parameter_descriptions_say_both_sources_fail_closed(
+    template: dict[str, Any],
+) -> None:
+    for name in ("AuthorizerConfig", "AuthorizerConfigParameter"):
+        assert "fail" in template["Parameters"][name]["Description"].lower(), name
+
+
+def test_log_level_choices(template: dict[str, Any]) -> None:
+    spec = template["Parameters"]["LogLevel"]
+    assert spec["Default"] == "INFO"
+    assert spec["AllowedValues"] == ["DEBUG", "INFO", "WARNING", "ERROR"]
+
+
+# --- logs ----------------------------------------------------------------------------
+
+
+def test_log_group_keeps_logs_for_the_chosen_retention(template: dict[str, Any]) -> None:
+    log_groups = {
+        name: resource
+        for name, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::Logs::LogGroup"
+    }
+    assert list(log_groups) == ["AuthorizerLogGroup"]
+    properties = log_groups["AuthorizerLogGroup"]["Properties"]
+    assert properties["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+    assert _function(template)["LoggingConfig"]["LogGroup"] == {"Ref": "AuthorizerLogGroup"}
+
+    resolved = _Resolver(template, {}).resolve(properties)
+    assert resolved["LogGroupName"] == "/aws/lambda/scopegate-authorizer"
+    assert resolved["RetentionInDays"] == "30"
+
+
+def test_log_retention_offers_exactly_the_cloudwatch_values(template: dict[str, Any]) -> None:
+    spec = template["Parameters"]["LogRetentionDays"]
+    assert set(spec["AllowedValues"]) == CLOUDWATCH_RETENTION_DAYS
+    assert spec["Default"] in CLOUDWATCH_RETENTION_DAYS
+
+
+# --- outputs and lint ----------------------------------------------------------------
+
+
+def test_authorizer_function_arn_is_an_output(template: dict[str, Any]) -> None:
+    output = template["Outputs"]["AuthorizerFunctionArn"]
+    assert output["Value"] == {"Fn::GetAtt": ["AuthorizerFunction", "Arn"]}
+    assert "lambda:InvokeFunction" in output["Description"]
+
+
+def test_cfn_lint_reports_no_errors_or_warnings() -> None:
+    cfnlint_api = pytest.importorskip("cfnlint.api")
+    matches = cfnlint_api.lint_file(TEMPLATE_PATH)
+    assert [str(match) for match in matches] == []
+
+
+# --- sample events -------------------------------------------------------------------
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    """API Gateway keeps the client's header case (REST, WebSocket) or lower-cases (HTTP)."""
+    values = [value for key, value in headers.items() if key.lower() == name.lower()]
+    assert len(values) <= 1
+    return values[0] if values else None
+
+
+def _check_rest_token(event: dict[str, Any]) -> str:
+    assert set(event) == {"type", "authorizationToken", "methodArn"}
+    assert event["type"] == "TOKEN"
+    assert event["authorizationToken"] == BEARER
+    return str(event["methodArn"])
+
+
+def _check_rest_request(event: dict[str, Any]) -> str:
+    assert event["type"] == "REQUEST"
+    assert "version" not in event
+    assert (event["resource"], event["path"], event["httpMethod"]) == (
+        "/orders/{id}",
+        "/orders/42",
+        "GET",
+    )
+    assert _header(event["headers"], "Authorization") == BEARER
+    assert _header(event["multiValueHeaders"], "Authorization") == [BEARER]
+    assert event["pathParameters"] == {"id": "42"}
+    assert isinstance(event["queryStringParameters"], dict)
+    assert isinstance(event["stageVariables"], dict)
+    context = event["requestContext"]
+    assert context["resourcePath"] == "/orders/{id}"
+    assert (context["stage"], context["apiId"], context["accountId"]) == (
+        "prod",
+        "a1b2c3d4e5",
+        "123456789012",
+    )
+    return str(event["methodArn"])
+
+
+def _check_http_v1(event: dict[str, Any]) -> str:
+    assert (event["version"], event["type"]) == ("1.0", "REQUEST")
+    assert event["identitySource"] == BEARER
+    assert event["authorizationToken"] == BEARER
+    assert (event["resource"], event["httpMethod"]) == ("/orders/{id}", "GET")
+    assert all(key == key.lower() for key in event["headers"]), "HTTP APIs lower-case headers"
+    assert _header(event["headers"], "authorization") == BEARER
+    assert event["pathParameters"] == {"id": "42"}
+    context = event["requestContext"]
+    assert (context["stage"], context["resourceId"]) == ("prod", "GET /orders/{id}")
+    return str(event["methodArn"])
+
+
+def _check_http_v2(event: dict[str, Any]) -> str:
+    assert (event["version"], event["type"]) == ("2.0", "REQUEST")
+    assert "methodArn" not in event
+    assert event["identitySource"] == [BEARER]
+    assert event["routeKey"] == "GET /orders/{id}"
+    assert event["rawPath"] == "/prod/orders/42"  # a named stage stays in the raw path
+    assert isinstance(event["rawQueryString"], str)
+    assert all(key == key.lower() for key in event["headers"]), "HTTP APIs lower-case headers"
+    assert event["headers"]["authorization"] == BEARER
+    assert event["pathParameters"] == {"id": "42"}
+    context = event["requestContext"]
+    assert (context["http"]["method"], context["http"]["path"]) == ("GET", "/prod/orders/42")
+    assert (context["routeKey"], context["stage"]) == ("GET /orders/{id}", "prod")
+    return str(event["routeArn"])
+
+
+def _check_websocket_connect(event: dict[str, Any]) -> str:
+    assert event["type"] == "REQUEST"
+    assert "pathParameters" not in event
+    assert _header(event["headers"], "Authorization") == BEARER
+    assert _header(event["multiValueHeaders"], "Authorization") == [BEARER]
+    context = event["requestContext"]
+    assert (context["routeKey"], context["eventType"]) == ("$connect", "CONNECT")
+    assert context["connectionId"]
+    assert (context["stage"], context["apiId"]) == ("prod", "a1b2c3d4e5")
+    return str(event["methodArn"])
+
+
+EVENT_CHECKS = {
+    "authorizer-rest-token.json": (_check_rest_token, "GET/orders/42"),
+    "authorizer-rest-request.json": (_check_rest_request, "GET/orders/42"),
+    "authorizer-http-v1.json": (_check_http_v1, "GET/orders/42"),
+    "authorizer-http-v2.json": (_check_http_v2, "GET/orders/42"),
+    "authorizer-websocket-connect.json": (_check_websocket_connect, "$connect"),
+}
+
+
+def _load_event(name: str) -> dict[str, Any]:
+    event = json.loads((EVENTS_DIR / name).read_text(encoding="utf-8"))
+    assert isinstance(event, dict)
+    return event
+
+
+def test_every_authorizer_event_is_checked() -> None:
+    assert {path.name for path in EVENTS_DIR.glob("authorizer-*.json")} == set(EVENT_CHECKS)
+
+
+@pytest.mark.parametrize("path", sorted(EVENTS_DIR.glob("*.json")), ids=lambda p: p.name)
+def test_every_event_is_a_json_object(path: Path) -> None:
+    assert isinstance(json.loads(path.read_text(encoding="utf-8")), dict)
+
+
+@pytest.mark.parametrize("name", sorted(EVENT_CHECKS))
+def test_authorizer_event_has_the_fields_its_type_needs(name: str) -> None:
+    check, route = EVENT_CHECKS[name]
+    arn = check(_load_event(name))
+    assert arn == ARN_PREFIX + route
+
+
+@pytest.mark.parametrize("name", sorted(EVENT_CHECKS))
+def test_authorizer_event_uses_only_the_token_placeholder(name: str) -> None:
+    text = (EVENTS_DIR / name).read_text(encoding="utf-8")
+    assert TOKEN_PLACEHOLDER in text
+    assert "eyJ" not in text, "a real-looking JWT slipped into a sample event"
+
+
+def test_events_readme_describes_every_event() -> None:
+    readme = (EVENTS_DIR / "README.md").read_text(encoding="utf-8")
+    for path in EVENTS_DIR.glob("*.json"):
+        assert f"events/{path.name}" in readme, path.name
