@@ -53,8 +53,9 @@ def check_claims(claims: Mapping[str, Any], issuer: IssuerConfig, now: float) ->
         raise ClaimRejected("the token is not meant for this API", reason="audience_mismatch")
     for name, expected in issuer.required_claims:
         if not _same(expected, claims.get(name)):
-            raise ClaimRejected(f"claim '{name}' does not have the required value",
-                                reason="required_claim_mismatch")
+            raise ClaimRejected(
+                f"claim '{name}' does not have the required value", reason="required_claim_mismatch"
+            )
     sub = claims.get("sub")
     if not isinstance(sub, str) or not sub:
         raise ClaimRejected("the token has no 'sub' claim", reason="sub_missing")
@@ -73,6 +74,7 @@ def scopes_of(claims: Mapping[str, Any], issuer: IssuerConfig) -> frozenset[str]
             for item in value:
                 scopes.update(item.split())
         else:
-            raise ClaimRejected(f"'{name}' is neither a string nor a list of strings",
-                                reason="scope_malformed")
+            raise ClaimRejected(
+                f"'{name}' is neither a string nor a list of strings", reason="scope_malformed"
+            )
     return frozenset(scopes)

@@ -22,8 +22,15 @@ DEFAULT_CONTEXT_CLAIMS = ("sub", "client_id", "scope")
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 _ISSUER_KEYS = frozenset(
-    {"issuer", "audiences", "algorithms", "jwks_uri", "scope_claims", "required_claims",
-     "leeway_seconds"}
+    {
+        "issuer",
+        "audiences",
+        "algorithms",
+        "jwks_uri",
+        "scope_claims",
+        "required_claims",
+        "leeway_seconds",
+    }
 )
 _ROUTE_KEYS = frozenset({"route", "scopes", "all_scopes"})
 _TOP_KEYS = frozenset({"issuers", "routes", "context_claims", "http_api_response"})
@@ -64,7 +71,7 @@ def parse_document(text: str) -> Any:
             return json.loads(stripped)
         except ValueError as e:
             raise ConfigError(f"configuration is not valid JSON: {e}") from e
-    import yaml  # noqa: PLC0415 - only YAML documents pay for the import
+    import yaml
 
     try:
         return yaml.safe_load(text)
@@ -113,7 +120,9 @@ def _issuer(raw: object, n: int) -> IssuerConfig:
     jwks_uri = raw.get("jwks_uri")
     if jwks_uri is not None:
         jwks_uri = check_url(jwks_uri, f"{where}.jwks_uri")
-    scope_claims = _strings(raw.get("scope_claims", list(DEFAULT_SCOPE_CLAIMS)), f"{where}.scope_claims")
+    scope_claims = _strings(
+        raw.get("scope_claims", list(DEFAULT_SCOPE_CLAIMS)), f"{where}.scope_claims"
+    )
     required = raw.get("required_claims", {})
     if not isinstance(required, dict) or not all(isinstance(k, str) for k in required):
         raise ConfigError(f"{where}.required_claims must be a mapping of claim to value")
@@ -121,8 +130,13 @@ def _issuer(raw: object, n: int) -> IssuerConfig:
     if isinstance(leeway, bool) or not isinstance(leeway, int) or not 0 <= leeway <= 300:
         raise ConfigError(f"{where}.leeway_seconds must be an integer from 0 to 300")
     return IssuerConfig(
-        issuer, frozenset(audiences), frozenset(algorithms), jwks_uri, scope_claims,
-        tuple(required.items()), leeway,
+        issuer,
+        frozenset(audiences),
+        frozenset(algorithms),
+        jwks_uri,
+        scope_claims,
+        tuple(required.items()),
+        leeway,
     )
 
 
@@ -176,7 +190,10 @@ def validate(doc: object) -> AuthorizerConfig:
         except ConfigError as e:
             problems.append(str(e))
             continue
-        shape = (route.method, *((s.kind, s.text if s.kind == "literal" else "") for s in route.segments))
+        shape = (
+            route.method,
+            *((s.kind, s.text if s.kind == "literal" else "") for s in route.segments),
+        )
         if route.websocket:
             shape = (route.key,)
         if shape in shapes:
@@ -184,8 +201,11 @@ def validate(doc: object) -> AuthorizerConfig:
         shapes[shape] = route.key
         routes.append(route)
     try:
-        context = _strings(doc.get("context_claims", list(DEFAULT_CONTEXT_CLAIMS)),
-                           "context_claims", allow_empty=True)
+        context = _strings(
+            doc.get("context_claims", list(DEFAULT_CONTEXT_CLAIMS)),
+            "context_claims",
+            allow_empty=True,
+        )
     except ConfigError as e:
         problems.append(str(e))
         context = ()

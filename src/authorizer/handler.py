@@ -9,11 +9,13 @@ first invocation.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 from authorizer.decision import Authorizer, Decision, Unauthorized, fail_closed
 from authorizer.errors import ConfigError
@@ -26,6 +28,7 @@ logger = Logger(service=SERVICE)
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "scopegate"))
 
 _LOGGED_CLAIMS = ("iss", "sub", "client_id", "jti")
+_METRICS_ON = not is_metrics_disabled()  # Powertools would otherwise pile values up
 
 
 class Runtime:
@@ -44,8 +47,10 @@ class Runtime:
         except ConfigError as e:
             self.authorizer = None
             if str(e) != self._reported_error:  # one ERROR per distinct problem, no traceback
-                logger.error("configuration invalid: every request is denied",
-                             extra={"reason": e.reason, "problem": str(e)})
+                logger.error(
+                    "configuration invalid: every request is denied",
+                    extra={"reason": e.reason, "problem": str(e)},
+                )
                 self._reported_error = str(e)
             raise
         if self.authorizer is None or self.authorizer.config is not config:
@@ -56,10 +61,8 @@ class Runtime:
 
     def start(self) -> None:
         """Init-phase work: load the config and prefetch keys. Never raises."""
-        try:
+        with contextlib.suppress(ConfigError):  # already logged; requests fail closed
             self.current().verifier.prefetch()
-        except ConfigError:
-            pass  # already logged; requests fail closed
 
     def decide(self, event: object) -> Decision:
         try:
@@ -92,7 +95,7 @@ class _TracedFetcher:
             self._tracer = False
             if enabled:
                 try:
-                    from aws_lambda_powertools import Tracer  # noqa: PLC0415 - heavy, lazy
+                    from aws_lambda_powertools import Tracer
 
                     self._tracer = Tracer(service=SERVICE)
                 except ImportError:  # aws-xray-sdk missing: trace nothing rather than fail
@@ -102,8 +105,9 @@ class _TracedFetcher:
 
 def _count_fetch(detail: str, ok: bool) -> None:
     name = "JwksFetch" if ok else "JwksFetchFailed"
-    with single_metric(name=name, unit=MetricUnit.Count, value=1, namespace=metrics.namespace):
-        pass
+    if _METRICS_ON:
+        with single_metric(name=name, unit=MetricUnit.Count, value=1, namespace=metrics.namespace):
+            pass
     if not ok:
         logger.warning("key fetch failed", extra={"problem": detail})
 
@@ -133,11 +137,18 @@ if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    decision = runtime.decide(event)
+    """API Gateway's entry point: a policy or simple response, or raise ``Unauthorized``."""
+    return handle(runtime, event)
+
+
+def handle(state: Runtime, event: object) -> dict[str, Any]:
+    """One invocation against ``state``: decide, log one line, count it, answer."""
+    decision = state.decide(event)
     _log(decision)
-    metrics.add_dimension(name="reason", value=decision.reason)
-    metrics.add_metric(name=decision.effect.capitalize(), unit=MetricUnit.Count, value=1)
-    metrics.flush_metrics()
+    if _METRICS_ON:
+        metrics.add_dimension(name="reason", value=decision.reason)
+        metrics.add_metric(name=decision.effect.capitalize(), unit=MetricUnit.Count, value=1)
+        metrics.flush_metrics()
     if decision.response is None:
         raise Unauthorized()
     return decision.response

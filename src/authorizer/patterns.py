@@ -9,8 +9,9 @@ kinds of pattern are sequences of segment tokens:
 - ``one``: exactly one segment of any text;
 - ``star``: zero or more segments.
 
-A route template ``{id}`` is ``one``; ``{proxy+}`` is ``one, star``. An IAM ``*`` between
-slashes is ``one, star``, and a trailing one is ``star`` (it also matches the empty string).
+A route template ``{id}`` is ``one``; ``{proxy+}`` is ``one, star``. An IAM ``*`` is
+``one, star`` (segments are never empty: a trailing-slash path matches no route), except a
+lone ``*`` for the whole path, which also matches the root path: ``star``.
 Overlap is decided exactly by running both patterns as automata in step over a finite
 alphabet: the literals involved plus one symbol standing for "any other text".
 """
@@ -43,12 +44,16 @@ def template_tokens(route: Route) -> Pattern:
 
 def glob_tokens(route: Route) -> Pattern:
     """The concrete paths the route's IAM resource pattern (``{x}`` as ``*``) matches."""
+    return glob_of([s.text if s.kind == "literal" else "*" for s in route.segments])
+
+
+def glob_of(parts: list[str]) -> Pattern:
+    """Segment tokens of an IAM pattern's path, given as its ``/``-separated parts."""
     tokens: list[Token] = []
-    last = len(route.segments) - 1
-    for i, seg in enumerate(route.segments):
-        if seg.kind == "literal":
-            tokens.append(("lit", seg.text))
-        elif i == last:
+    for part in parts:
+        if part != "*":
+            tokens.append(("lit", part))
+        elif len(parts) == 1:  # "GET/*" also matches "GET/", the root path
             tokens.append(("star", ""))
         else:
             tokens += [("one", ""), ("star", "")]

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from authorizer.patterns import Pattern, glob_tokens, overlaps, template_tokens
+from authorizer.patterns import Pattern, glob_of, glob_tokens, overlaps, template_tokens
 from authorizer.routes import ApiType, Route
 
 _MEMO_SIZE = 1024
@@ -82,7 +82,29 @@ def build_scope_policy(routes: tuple[Route, ...], scopes: frozenset[str]) -> Sco
             if needed or not harmful:
                 deny.append(resource_suffix(route, method))
             exact = exact and not (needed and harmful)
+    deny += _overflow_denies(granted)
     return ScopePolicy(tuple(allow), tuple(deny), exact)
+
+
+def _overflow_denies(granted: list[Route]) -> list[str]:
+    """Deny what a ``{param}`` wildcard reaches beyond one segment, where no granted route is.
+
+    ``GET/orders/*`` for ``GET /orders/{id}`` also matches ``/orders/1/refund``; if the API
+    has such a route but the config does not name it, a cached policy must not allow it.
+    """
+    out: list[str] = []
+    for route in granted:
+        parts = [s.text if s.kind == "literal" else "*" for s in route.segments]
+        for i, seg in enumerate(route.segments):
+            if seg.kind != "param":
+                continue
+            wider = [*parts[:i], "*", "*", *parts[i + 1 :]]
+            for method in route.methods:
+                others = [template_tokens(g) for g in granted if method in g.methods]
+                suffix = f"{method}/{'/'.join(wider)}"
+                if suffix not in out and not any(_overlap(glob_of(wider), t) for t in others):
+                    out.append(suffix)
+    return out
 
 
 class PolicyBook:
@@ -94,9 +116,7 @@ class PolicyBook:
             "http": tuple(r for r in routes if not r.websocket),
             "websocket": tuple(r for r in routes if r.websocket),
         }
-        self._relevant = frozenset(
-            s for r in routes for s in (*r.any_scopes, *r.all_scopes)
-        )
+        self._relevant = frozenset(s for r in routes for s in (*r.any_scopes, *r.all_scopes))
         self._scope_policies: dict[tuple[frozenset[str], ApiType], ScopePolicy] = {}
         self._documents: OrderedDict[tuple[frozenset[str], ApiType, str], dict[str, Any]] = (
             OrderedDict()

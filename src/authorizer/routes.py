@@ -108,19 +108,22 @@ def parse_route(text: str, *, any_scopes: frozenset[str], all_scopes: frozenset[
                 f"route {text!r}: segment {part!r} must be a literal without '*', '?', braces "
                 "or spaces, a whole-segment {param}, or a final {proxy+}"
             )
-    canonical = method + " /" + "/".join(
-        s.text if s.kind == "literal" else "{" + s.text + ("+}" if s.kind == "proxy" else "}")
-        for s in segments
+    canonical = (
+        method
+        + " /"
+        + "/".join(
+            s.text if s.kind == "literal" else "{" + s.text + ("+}" if s.kind == "proxy" else "}")
+            for s in segments
+        )
     )
     return Route(canonical, method, tuple(segments), any_scopes, all_scopes)
 
 
 def split_path(path: str) -> tuple[str, ...] | None:
-    """Concrete path to segments; ``None`` for paths no route can match (empty segments)."""
+    """Concrete path to segments; ``None`` for paths no route can match (empty segments,
+    which includes a trailing slash: such requests are denied rather than guessed at)."""
     if path in ("", "/"):
         return ()
-    if path.endswith("/"):
-        path = path[:-1]
     parts = tuple(path.removeprefix("/").split("/"))
     return None if "" in parts else parts
 

@@ -63,9 +63,8 @@ class ConfigSource:
 
     def get(self) -> AuthorizerConfig:
         self.changed = False
-        if self._config is None and self._error is None:
-            self._load()
-        elif self._parameter and self._clock() - self._loaded_at >= self._max_age():
+        first = self._config is None and self._error is None
+        if first or (self._parameter and self._clock() - self._loaded_at >= self._max_age()):
             self._load()
         if self._error is not None:
             raise self._error
@@ -111,12 +110,12 @@ class ConfigSource:
 
     def _fetch_parameter(self, name: str) -> str:
         if self._ssm is None:
-            import boto3  # noqa: PLC0415 - only SSM configs need boto3, and only on first use
+            import boto3
 
             self._ssm = boto3.client("ssm")
         try:
             answer = self._ssm.get_parameter(Name=name, WithDecryption=True)
-        except Exception as e:  # noqa: BLE001 - botocore raises many types; all mean unavailable
+        except Exception as e:
             code = getattr(e, "response", {}).get("Error", {}).get("Code", type(e).__name__)
             if code in ("ParameterNotFound", "AccessDeniedException", "ValidationException"):
                 raise ConfigError(f"SSM parameter {name!r} cannot be read: {code}") from e

@@ -43,10 +43,13 @@ def route_texts(draw: st.DrawFn) -> str:
 def rules(draw: st.DrawFn) -> dict[str, object]:
     rule: dict[str, object] = {"route": draw(route_texts())}
     if draw(st.booleans()):
-        rule["scopes"] = draw(st.lists(st.sampled_from(SCOPES), min_size=1, max_size=2, unique=True))
+        rule["scopes"] = draw(
+            st.lists(st.sampled_from(SCOPES), min_size=1, max_size=2, unique=True)
+        )
     else:
-        rule["all_scopes"] = draw(st.lists(st.sampled_from(SCOPES), min_size=1, max_size=2,
-                                           unique=True))
+        rule["all_scopes"] = draw(
+            st.lists(st.sampled_from(SCOPES), min_size=1, max_size=2, unique=True)
+        )
     return rule
 
 
@@ -73,8 +76,12 @@ def paths_for(draw: st.DrawFn, route: Route) -> str:
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(data=st.data(), config=configs(), api=st.sampled_from(["rest", "http"]),
-       scopes=st.frozensets(st.sampled_from(SCOPES)))
+@given(
+    data=st.data(),
+    config=configs(),
+    api=st.sampled_from(["rest", "http"]),
+    scopes=st.frozensets(st.sampled_from(SCOPES)),
+)
 def test_cached_policy_agrees_with_the_config_for_every_route(
     data: st.DataObject, config: AuthorizerConfig, api: str, scopes: frozenset[str]
 ) -> None:
@@ -153,10 +160,12 @@ def test_policies_are_memoised_per_relevant_scope_set_and_stage() -> None:
 
 
 def test_overlapping_routes_are_reported_and_never_over_granted() -> None:
-    config = config_of([
-        {"route": "GET /files/{proxy+}", "scopes": ["files"]},
-        {"route": "GET /files/{id}/secret", "scopes": ["secret"]},
-    ])
+    config = config_of(
+        [
+            {"route": "GET /files/{proxy+}", "scopes": ["files"]},
+            {"route": "GET /files/{id}/secret", "scopes": ["secret"]},
+        ]
+    )
     assert [(a.key, b.key) for a, b in cache_conflicts(config)] == [
         ("GET /files/{proxy+}", "GET /files/{id}/secret")
     ]

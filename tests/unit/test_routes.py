@@ -11,7 +11,9 @@ NONE: frozenset[str] = frozenset()
 
 
 def table(*keys: str) -> RouteTable:
-    return RouteTable(tuple(parse_route(k, any_scopes=frozenset({"s"}), all_scopes=NONE) for k in keys))
+    return RouteTable(
+        tuple(parse_route(k, any_scopes=frozenset({"s"}), all_scopes=NONE) for k in keys)
+    )
 
 
 def key(t: RouteTable, api: str, method: str, path: str) -> str | None:
@@ -69,8 +71,18 @@ def test_websocket_connect_route() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["", "GET", "FETCH /x", "GET orders", "GET /a/{p+}/b", "GET /a*", "GET /a?b", "GET /{a}b",
-     "GET /a b", "$disconnect"],
+    [
+        "",
+        "GET",
+        "FETCH /x",
+        "GET orders",
+        "GET /a/{p+}/b",
+        "GET /a*",
+        "GET /a?b",
+        "GET /{a}b",
+        "GET /a b",
+        "$disconnect",
+    ],
 )
 def test_bad_routes_are_configuration_errors(text: str) -> None:
     with pytest.raises(ConfigError):
@@ -78,8 +90,11 @@ def test_bad_routes_are_configuration_errors(text: str) -> None:
 
 
 def test_scopes_any_and_all() -> None:
-    route = parse_route("ANY /admin/{proxy+}", any_scopes=frozenset({"x", "y"}),
-                        all_scopes=frozenset({"admin", "ops"}))
+    route = parse_route(
+        "ANY /admin/{proxy+}",
+        any_scopes=frozenset({"x", "y"}),
+        all_scopes=frozenset({"admin", "ops"}),
+    )
     assert route.granted(frozenset({"admin", "ops", "y"}))
     assert not route.granted(frozenset({"admin", "ops"}))
     assert not route.granted(frozenset({"admin", "x"}))
