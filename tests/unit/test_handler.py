@@ -46,8 +46,7 @@ def event(kind: str, token: str | None, method: str = "GET", path: str = "/order
         "http_v2": "http-v2",
         "websocket": "websocket-connect",
     }[kind]
-    text = (EVENTS / f"authorizer-{name}.json").read_text()
-    ev = json.loads(text.replace("REPLACE_WITH_TOKEN", token or ""))
+    ev = with_token(json.loads((EVENTS / f"authorizer-{name}.json").read_text()), token or "")
     arn = f"{PREFIX}/$connect" if kind == "websocket" else f"{PREFIX}/{method}{path}"
     ev["routeArn" if kind == "http_v2" else "methodArn"] = arn
     if token is None:
@@ -56,6 +55,17 @@ def event(kind: str, token: str | None, method: str = "GET", path: str = "/order
             if isinstance(ev.get(key), dict):
                 ev[key] = {k: v for k, v in ev[key].items() if k.lower() != "authorization"}
     return ev
+
+
+def with_token(value: Any, token: str) -> Any:
+    """Put ``token`` wherever the sample event has its placeholder."""
+    if isinstance(value, dict):
+        return {k: with_token(v, token) for k, v in value.items()}
+    if isinstance(value, list):
+        return [with_token(v, token) for v in value]
+    if isinstance(value, str):
+        return value.replace("REPLACE_WITH_TOKEN", token)
+    return value
 
 
 def status(state: Runtime, ev: Any) -> int:
