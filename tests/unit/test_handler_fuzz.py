@@ -18,7 +18,7 @@ from authorizer.decision import Unauthorized
 from authorizer.handler import Runtime, handle
 from authorizer.sources import ConfigSource
 from tests.support.iam import iam_allows
-from tests.support.issuer import AUDIENCE, ISSUER, LocalIssuer
+from tests.support.issuer import LocalIssuer
 from tests.unit.test_handler import CONFIG, PREFIX, event
 
 IDP = LocalIssuer()
@@ -70,7 +70,7 @@ def tokens(draw: st.DrawFn) -> str:
     if how == "cut":
         return base[: draw(st.integers(0, len(base) - 1))]
     if how == "swap":
-        h, p, s = base.split(".")
+        h, _, s = base.split(".")
         other = draw(st.sampled_from(list(VALID))).split(".")
         return ".".join([h, other[1], s])
     if how == "extra":
@@ -113,11 +113,8 @@ def test_handler_only_allows_valid_tokens_on_permitted_routes(
     if "isAuthorized" in response:
         allowed = response["isAuthorized"] is True
     else:
-        assert (
-            isinstance(arn, str)
-            or not response["policyDocument"]["Statement"][0]["Effect"] == "Allow"
-        )
-        allowed = isinstance(arn, str) and iam_allows(response["policyDocument"], arn)
+        assert isinstance(arn, str), "a policy is only returned for a readable ARN"
+        allowed = iam_allows(response["policyDocument"], arn)
     if allowed:
         assert token in VALID, "only an untouched valid token may be allowed"
         assert arn == (f"{PREFIX}/$connect" if kind == "websocket" else f"{PREFIX}/{method}{path}")
@@ -139,4 +136,3 @@ def test_valid_tokens_are_really_accepted() -> None:
     assert handle(STATE, event("http_v2", IDP.token("orders:read"), "GET", "/orders"))[
         "isAuthorized"
     ]
-    assert ISSUER and AUDIENCE

@@ -1,0 +1,89 @@
+"""``python -m authorizer check`` and ``explain``, run as users run them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.support.idp import ORDERS_API, IdentityProvider
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {"PYTHONPATH": f"{ROOT / 'src'}", "PATH": "/usr/bin:/bin"}
+    return subprocess.run(
+        [sys.executable, "-m", "authorizer", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+
+
+def write(tmp_path: Path, doc: object) -> str:
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(doc))
+    return str(path)
+
+
+def test_check_lists_every_problem_and_fails(tmp_path: Path) -> None:
+    bad = {
+        "issuers": [{"issuer": "http://idp.example.com", "audiences": [], "algorithms": ["none"]}],
+        "routes": [{"route": "GET /x", "scopes": []}],
+    }
+    result = run("check", write(tmp_path, bad))
+    assert result.returncode == 1
+    assert "problem(s)" in result.stdout
+    assert "scopes must not be empty" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_check_passes_a_good_config_and_notes_overlapping_routes(tmp_path: Path) -> None:
+    good = {
+        "issuers": [{"issuer": "https://idp.example.com", "audiences": ["a"]}],
+        "routes": [
+            {"route": "GET /files/{proxy+}", "scopes": ["files"]},
+            {"route": "GET /files/{id}/secret", "scopes": ["secret"]},
+        ],
+    }
+    result = run("check", write(tmp_path, good))
+    assert result.returncode == 0, result.stdout
+    assert "OK (1 issuer(s), 2 route(s))" in result.stdout
+    assert "'GET /files/{proxy+}' and 'GET /files/{id}/secret' overlap" in result.stdout
+
+
+def test_explain_shows_the_decision_and_exits_zero_either_way(
+    tmp_path: Path, idp: IdentityProvider
+) -> None:
+    config = write(
+        tmp_path,
+        {
+            "issuers": [{"issuer": idp.issuer, "audiences": [ORDERS_API]}],
+            "routes": [{"route": "GET /orders/{id}", "scopes": ["orders:read"]}],
+        },
+    )
+    token = idp.token(
+        "reader", idp.client_secret("reader"), scope="orders:read", resource=ORDERS_API
+    )
+    allowed = run("explain", config, "--token", token, "GET", "/orders/1")
+    assert allowed.returncode == 0
+    assert "decision: allow (granted)" in allowed.stdout
+    assert "route:    GET /orders/{id}" in allowed.stdout
+    denied = run("explain", config, "--token", token, "DELETE", "/orders/1")
+    assert denied.returncode == 0
+    assert "decision: deny (no_route)" in denied.stdout
+    garbage = run("explain", config, "--token", "garbage", "GET", "/orders/1")
+    assert garbage.returncode == 0
+    assert "decision: unauthenticated (token_malformed)" in garbage.stdout
+    assert token not in allowed.stdout + denied.stdout
+
+
+def test_explain_exits_non_zero_for_bad_input(tmp_path: Path) -> None:
+    assert (
+        run("explain", str(tmp_path / "missing.json"), "--token", "x", "GET", "/").returncode != 0
+    )
+    assert run("explain").returncode != 0

@@ -1,0 +1,96 @@
+"""Fetching discovery and JWKS documents over real HTTP on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from authorizer.errors import FetchError
+from authorizer.fetch import HttpJsonFetcher
+
+
+class Server:
+    """Answers from a script of (status, body, delay) per request, then repeats the last."""
+
+    def __init__(self) -> None:
+        self.script: list[tuple[int, bytes, float]] = [(200, b'{"keys": []}', 0.0)]
+        self.hits = 0
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                step = server.script[min(server.hits, len(server.script) - 1)]
+                server.hits += 1
+                time.sleep(step[2])
+                self.send_response(step[0])
+                if step[0] == 302:
+                    self.send_header("Location", "http://127.0.0.1:1/elsewhere")
+                self.send_header("Content-Length", str(len(step[1])))
+                self.end_headers()
+                self.wfile.write(step[1])
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/keys"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+
+@pytest.fixture
+def server() -> Iterator[Server]:
+    s = Server()
+    yield s
+    s.httpd.shutdown()
+
+
+def test_fetches_json(server: Server) -> None:
+    assert HttpJsonFetcher().get_json(server.url) == {"keys": []}
+
+
+def test_one_retry_after_a_5xx(server: Server) -> None:
+    server.script = [(503, b"busy", 0.0), (200, b'{"ok": true}', 0.0)]
+    assert HttpJsonFetcher().get_json(server.url) == {"ok": True}
+    assert server.hits == 2
+
+
+def test_gives_up_after_one_retry(server: Server) -> None:
+    server.script = [(500, b"down", 0.0)]
+    with pytest.raises(FetchError, match="HTTP 500"):
+        HttpJsonFetcher().get_json(server.url)
+    assert server.hits == 2
+
+
+@pytest.mark.parametrize("status", [302, 404])
+def test_no_retry_and_no_redirect_on_other_answers(server: Server, status: int) -> None:
+    server.script = [(status, b"", 0.0)]
+    with pytest.raises(FetchError, match=f"HTTP {status}"):
+        HttpJsonFetcher().get_json(server.url)
+    assert server.hits == 1
+
+
+def test_short_timeout(server: Server) -> None:
+    server.script = [(200, b"{}", 0.5)]
+    started = time.monotonic()
+    with pytest.raises(FetchError):
+        HttpJsonFetcher(timeout=0.1).get_json(server.url)
+    assert time.monotonic() - started < 0.45  # two attempts of 0.1 s, not two of 0.5 s
+
+
+def test_not_json_and_oversized_bodies_are_refused(server: Server) -> None:
+    server.script = [(200, b"<html>", 0.0)]
+    with pytest.raises(FetchError, match="not JSON"):
+        HttpJsonFetcher().get_json(server.url)
+    server.hits, server.script = 0, [(200, json.dumps({"k": "x" * (1 << 20)}).encode(), 0.0)]
+    with pytest.raises(FetchError, match="more than"):
+        HttpJsonFetcher().get_json(server.url)
+
+
+def test_plain_http_is_refused_off_loopback() -> None:
+    with pytest.raises(FetchError, match="https"):
+        HttpJsonFetcher().get_json("http://idp.example.com/keys")
