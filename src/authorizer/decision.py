@@ -64,7 +64,7 @@ class Authorizer:
         if request.kind == "http_v2" and self.config.http_api_response == "simple":
             response: dict[str, Any] = {"isAuthorized": allowed, "context": context}
         else:
-            document, reason = self._document(request, token, allowed, reason)
+            document, reason = self._document(request, token, allowed, reason, route is not None)
             allowed = reason.startswith("granted")
             response = {
                 "principalId": token.claims["sub"],
@@ -81,11 +81,19 @@ class Authorizer:
         )
 
     def _document(
-        self, request: AuthRequest, token: VerifiedToken, allowed: bool, reason: str
+        self,
+        request: AuthRequest,
+        token: VerifiedToken,
+        allowed: bool,
+        reason: str,
+        route_found: bool,
     ) -> tuple[dict[str, Any], str]:
         """The memoised cache-safe policy, checked against this very request."""
         policy = self.policies.scope_policy(token.scopes, request.api)
-        if policy.allows(request.suffix) == allowed:
+        # An exact policy agrees with the route table on every routed request by
+        # construction (tests/unit/test_policy.py); evaluate it only where that may not hold.
+        exact = policy.exact and route_found
+        if exact or policy.allows(request.suffix) == allowed:
             return self.policies.document(token.scopes, request.api, request.prefix), reason
         if allowed and "*" not in request.suffix and "?" not in request.suffix:
             # No pattern policy is exact for this scope set (see policy.py): allow only

@@ -10,25 +10,32 @@ first invocation.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.metrics import MetricUnit, single_metric
-from aws_lambda_powertools.metrics.functions import is_metrics_disabled
+from aws_lambda_powertools import Logger
 
 from authorizer.decision import Authorizer, Decision, Unauthorized, fail_closed
 from authorizer.errors import ConfigError
 from authorizer.fetch import HttpJsonFetcher, JsonFetcher
+from authorizer.observability import DecisionMetrics, LeanJsonFormatter
 from authorizer.sources import ConfigSource
 from authorizer.verifier import Verifier
 
+# Our log formatter prints no source location, thread or process: skip computing them on
+# every line, as the logging HOWTO's "Optimization" section describes. This module is the
+# function's entry point, so this is the application's logging configuration.
+logging._srcfile = None
+logging.logThreads = False
+logging.logProcesses = False
+logging.logMultiprocessing = False
+
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "scopegate-authorizer")
-logger = Logger(service=SERVICE)
-metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "scopegate"))
+logger = Logger(service=SERVICE, logger_formatter=LeanJsonFormatter(SERVICE))
+metrics = DecisionMetrics(os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "scopegate"))
 
 _LOGGED_CLAIMS = ("iss", "sub", "client_id", "jti")
-_METRICS_ON = not is_metrics_disabled()  # Powertools would otherwise pile values up
 
 
 class Runtime:
@@ -49,7 +56,7 @@ class Runtime:
             if str(e) != self._reported_error:  # one ERROR per distinct problem, no traceback
                 logger.error(
                     "configuration invalid: every request is denied",
-                    extra={"reason": e.reason, "problem": str(e)},
+                    extra={"fields": {"reason": e.reason, "problem": str(e)}},
                 )
                 self._reported_error = str(e)
             raise
@@ -105,11 +112,9 @@ class _TracedFetcher:
 
 def _count_fetch(detail: str, ok: bool) -> None:
     name = "JwksFetch" if ok else "JwksFetchFailed"
-    if _METRICS_ON:
-        with single_metric(name=name, unit=MetricUnit.Count, value=1, namespace=metrics.namespace):
-            pass
+    metrics.event(name)
     if not ok:
-        logger.warning("key fetch failed", extra={"problem": detail})
+        logger.warning("key fetch failed", extra={"fields": {"problem": detail}})
 
 
 def _log(decision: Decision) -> None:
@@ -128,7 +133,7 @@ def _log(decision: Decision) -> None:
                 fields[name] = value
         if token.kid is not None:
             fields["kid"] = token.kid
-    logger.info("decision", extra=fields)
+    logger.info("decision", extra={"fields": fields})
 
 
 runtime = Runtime()
@@ -145,10 +150,7 @@ def handle(state: Runtime, event: object) -> dict[str, Any]:
     """One invocation against ``state``: decide, log one line, count it, answer."""
     decision = state.decide(event)
     _log(decision)
-    if _METRICS_ON:
-        metrics.add_dimension(name="reason", value=decision.reason)
-        metrics.add_metric(name=decision.effect.capitalize(), unit=MetricUnit.Count, value=1)
-        metrics.flush_metrics()
+    metrics.count(decision.effect.capitalize(), decision.reason)
     if decision.response is None:
         raise Unauthorized()
     return decision.response

@@ -13,7 +13,6 @@ resource (never granting more, see README "Caching").
 from __future__ import annotations
 
 import re
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -118,15 +117,14 @@ class PolicyBook:
         }
         self._relevant = frozenset(s for r in routes for s in (*r.any_scopes, *r.all_scopes))
         self._scope_policies: dict[tuple[frozenset[str], ApiType], ScopePolicy] = {}
-        self._documents: OrderedDict[tuple[frozenset[str], ApiType, str], dict[str, Any]] = (
-            OrderedDict()
-        )
+        self._documents: dict[tuple[frozenset[str], ApiType, str], dict[str, Any]] = {}
 
     def relevant(self, scopes: frozenset[str]) -> frozenset[str]:
         """Only scopes some route mentions change a policy; the rest are dropped from keys."""
-        return scopes & self._relevant
+        return scopes if scopes <= self._relevant else scopes & self._relevant
 
     def scope_policy(self, scopes: frozenset[str], api: ApiType) -> ScopePolicy:
+        """The statements for ``scopes`` on this API type, built once per relevant scope set."""
         key = (self.relevant(scopes), api)
         found = self._scope_policies.get(key)
         if found is None:
@@ -141,13 +139,12 @@ class PolicyBook:
         key = (self.relevant(scopes), api, prefix)
         doc = self._documents.get(key)
         if doc is not None:
-            self._documents.move_to_end(key)
             return doc
         policy = self.scope_policy(scopes, api)
         doc = policy_document(prefix, policy.allow, policy.deny)
         self._documents[key] = doc
         if len(self._documents) > _MEMO_SIZE:
-            self._documents.popitem(last=False)
+            self._documents.clear()  # rare: more than _MEMO_SIZE scope sets and stages
         return doc
 
 

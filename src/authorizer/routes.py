@@ -9,6 +9,7 @@ prefer a route without a greedy ``{proxy+}`` (API Gateway's "full match" rule).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
@@ -23,8 +24,6 @@ WEBSOCKET_ROUTES = frozenset({"$connect"})
 _PARAM = re.compile(r"\{([A-Za-z0-9_.-]+)(\+?)\}")
 # Characters an IAM resource pattern would read as wildcards, or that cannot be a segment.
 _LITERAL = re.compile(r"[^\s{}*?/]+")
-
-_RANK: dict[SegmentKind, int] = {"literal": 0, "param": 1, "proxy": 2}
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,22 +56,10 @@ class Route:
             return False
         return not self.any_scopes or not self.any_scopes.isdisjoint(scopes)
 
-    def matches(self, parts: tuple[str, ...]) -> bool:
-        """Does the concrete path (split into segments) fit this route's template?"""
-        segs = self.segments
-        if segs and segs[-1].kind == "proxy":
-            if len(parts) < len(segs):
-                return False
-            segs = segs[:-1]
-        elif len(parts) != len(segs):
-            return False
-        return all(s.kind != "literal" or s.text == p for s, p in zip(segs, parts, strict=False))
-
-    def rank(self, api: ApiType) -> tuple[int, ...]:
-        kinds = tuple(_RANK[s.kind] for s in self.segments)
-        if api == "http":  # a full (non-greedy) match beats any greedy one
-            return (int(any(s.kind == "proxy" for s in self.segments)), *kinds)
-        return kinds
+    @property
+    def greedy(self) -> bool:
+        """Ends in ``{proxy+}``."""
+        return bool(self.segments) and self.segments[-1].kind == "proxy"
 
 
 def parse_route(text: str, *, any_scopes: frozenset[str], all_scopes: frozenset[str]) -> Route:
@@ -128,13 +115,38 @@ def split_path(path: str) -> tuple[str, ...] | None:
     return None if "" in parts else parts
 
 
+class _Node:
+    """One path position in the route trie."""
+
+    __slots__ = ("ends", "greedy", "literal", "param")
+
+    def __init__(self) -> None:
+        self.literal: dict[str, _Node] = {}
+        self.param: _Node | None = None
+        self.ends: dict[str, Route] = {}  # method -> route whose template ends here
+        self.greedy: dict[str, Route] = {}  # method -> route with {proxy+} after here
+
+
 class RouteTable:
-    """The configured routes, indexed for matching."""
+    """The configured routes in a trie, walked in API Gateway's order of precedence."""
 
     def __init__(self, routes: tuple[Route, ...]) -> None:
         self.routes = routes
         self._websocket = {r.key: r for r in routes if r.websocket}
-        self._http = tuple(r for r in routes if not r.websocket)
+        self._root = _Node()
+        for route in routes:
+            if route.websocket:
+                continue
+            node = self._root
+            for seg in route.segments:
+                if seg.kind == "proxy":
+                    break
+                if seg.kind == "literal":
+                    node = node.literal.setdefault(seg.text, _Node())
+                else:
+                    node.param = node.param or _Node()
+                    node = node.param
+            (node.greedy if route.greedy else node.ends)[route.method] = route
 
     def match(self, api: ApiType, method: str, path: str) -> Route | None:
         """The route API Gateway would pick for this request, or ``None`` (deny)."""
@@ -143,17 +155,30 @@ class RouteTable:
         parts = split_path(path)
         if parts is None:
             return None
-        fitting = [r for r in self._http if r.matches(parts)]
-        if api == "http":
-            fitting = [r for r in fitting if r.method in (method, "ANY")]
-            if not fitting:
-                return None
-            return min(fitting, key=lambda r: (r.rank(api), r.method == "ANY"))
-        if not fitting:
+        if api == "rest":  # the most specific resource, then the method on it
+            for on_resource in _walk(self._root, parts, 0, ends=True, greedy=True):
+                return on_resource.get(method) or on_resource.get("ANY")
             return None
-        best = min(r.rank(api) for r in fitting)
-        on_resource = [r for r in fitting if r.rank(api) == best]
-        exact = [r for r in on_resource if r.method == method]
-        if exact:
-            return exact[0]
-        return next((r for r in on_resource if r.method == "ANY"), None)
+        for greedy in (False, True):  # HTTP: full matches first, then greedy ones
+            for candidates in _walk(self._root, parts, 0, ends=not greedy, greedy=greedy):
+                found = candidates.get(method) or candidates.get("ANY")
+                if found is not None:
+                    return found
+        return None
+
+
+def _walk(
+    node: _Node, parts: tuple[str, ...], i: int, *, ends: bool, greedy: bool
+) -> Iterator[dict[str, Route]]:
+    """Routes fitting ``parts`` from ``node`` on, most specific first (literal, param, proxy)."""
+    if i == len(parts):
+        if ends and node.ends:
+            yield node.ends
+        return
+    child = node.literal.get(parts[i])
+    if child is not None:
+        yield from _walk(child, parts, i + 1, ends=ends, greedy=greedy)
+    if node.param is not None:
+        yield from _walk(node.param, parts, i + 1, ends=ends, greedy=greedy)
+    if greedy and node.greedy:
+        yield node.greedy

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -13,6 +14,9 @@ from authorizer.errors import AlgorithmNotAllowed, IssuerUnknown
 from authorizer.fetch import JsonFetcher
 from authorizer.jwks import IssuerKeys
 from authorizer.jws import parse, verify_signature
+
+CACHE_SIZE = 1024
+CACHE_SECONDS = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +40,9 @@ class Verifier:
         on_fetch: Callable[[str, bool], None] | None = None,
     ) -> None:
         self._clock = clock
+        # OrderedDict: evicting the oldest entry of a plain dict scans the holes that
+        # earlier evictions left at its front.
+        self._verified: OrderedDict[str, tuple[VerifiedToken, float]] = OrderedDict()
         self._issuers = {
             i.issuer: IssuerKeys(i, fetcher, clock=monotonic, on_fetch=on_fetch) for i in issuers
         }
@@ -46,7 +53,25 @@ class Verifier:
             keys.prefetch()
 
     def verify(self, token: str) -> VerifiedToken:
-        """Return the verified claims or raise a ``TokenRejected`` saying why."""
+        """Return the verified claims or raise a ``TokenRejected`` saying why.
+
+        Clients reuse a token for its lifetime, so a verified token is remembered (by its
+        exact string) until it expires, for at most ``CACHE_SECONDS``: the bound on how
+        long a key removed from the issuer's JWKS keeps working for tokens already seen.
+        """
+        now = self._clock()
+        hit = self._verified.get(token)
+        if hit is not None:
+            if now < hit[1]:
+                return hit[0]
+            del self._verified[token]
+        verified, expires = self._verify(token, now)
+        if len(self._verified) >= CACHE_SIZE:
+            self._verified.popitem(last=False)
+        self._verified[token] = (verified, min(expires, now + CACHE_SECONDS))
+        return verified
+
+    def _verify(self, token: str, now: float) -> tuple[VerifiedToken, float]:
         jws = parse(token)
         iss = jws.payload.get("iss")
         keys = self._issuers.get(iss) if isinstance(iss, str) else None
@@ -56,5 +81,10 @@ class Verifier:
         if jws.alg not in issuer.algorithms:
             raise AlgorithmNotAllowed(f"{jws.alg} is not allowed for this issuer")
         verify_signature(jws, keys.key_for(jws.kid, jws.alg))
-        check_claims(jws.payload, issuer, self._clock())
-        return VerifiedToken(jws.payload, scopes_of(jws.payload, issuer), issuer.issuer, jws.kid)
+        check_claims(jws.payload, issuer, now)
+        verified = VerifiedToken(
+            jws.payload, scopes_of(jws.payload, issuer), issuer.issuer, jws.kid
+        )
+        exp = jws.payload["exp"]
+        assert isinstance(exp, int | float)  # check_claims made sure
+        return verified, exp + issuer.leeway_seconds

@@ -189,7 +189,7 @@ def test_decision_log_line_names_the_reason_and_never_the_token(
         handle(state, event("rest_token", token, "POST", "/orders"))
         with pytest.raises(Exception, match=r"^Unauthorized$"):
             handle(state, event("rest_token", bad))
-    lines = [r.__dict__ for r in caplog.records if r.getMessage() == "decision"]
+    lines = [r.fields for r in caplog.records if r.getMessage() == "decision"]
     assert [(x["decision"], x["reason"]) for x in lines] == [
         ("deny", "scope_missing"),
         ("unauthenticated", "signature_invalid"),
