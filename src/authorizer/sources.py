@@ -59,10 +59,8 @@ class ConfigSource:
         self._config: AuthorizerConfig | None = None
         self._error: ConfigError | None = None
         self._loaded_at = 0.0
-        self.changed = False  # set when the last ``get`` loaded a new document
 
     def get(self) -> AuthorizerConfig:
-        self.changed = False
         first = self._config is None and self._error is None
         if first or (self._parameter and self._clock() - self._loaded_at >= self._max_age()):
             self._load()
@@ -90,9 +88,8 @@ class ConfigSource:
                 self._error = ConfigError(str(e), reason="config_unavailable")
             return  # keep serving the last good document
         except ConfigError as e:
-            self._config, self._error, self.changed = None, e, True
+            self._config, self._error = None, e
             return
-        self.changed = config != self._config
         self._config, self._error = config, None
 
     def _read(self) -> AuthorizerConfig:
