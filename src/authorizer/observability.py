@@ -65,7 +65,7 @@ class LeanJsonFormatter(BasePowertoolsFormatter):
 
 
 class DecisionMetrics:
-    """Counts decisions per (effect, reason) and publishes them as EMF periodically."""
+    """Counts events per (metric, reason) and publishes them as EMF periodically."""
 
     def __init__(self, namespace: str, clock: Callable[[], float] = time.monotonic) -> None:
         self.namespace = namespace
@@ -74,19 +74,21 @@ class DecisionMetrics:
         self._counts: Counter[tuple[str, str]] = Counter()
         self._flushed_at = clock()
 
-    def count(self, effect: str, reason: str) -> None:
+    def count(self, name: str, reason: str = "") -> None:
+        """Add one to metric ``name`` (with a ``reason`` dimension when one is given)."""
         if not self.enabled:
             return
-        self._counts[(effect, reason)] += 1
+        self._counts[(name, reason)] += 1
         if self._clock() - self._flushed_at >= FLUSH_SECONDS:
             self.flush()
 
     def flush(self) -> None:
-        for (effect, reason), value in self._counts.items():
+        for (name, reason), value in self._counts.items():
             with single_metric(
-                name=effect, unit=MetricUnit.Count, value=value, namespace=self.namespace
+                name=name, unit=MetricUnit.Count, value=value, namespace=self.namespace
             ) as metric:
-                metric.add_dimension(name="reason", value=reason)
+                if reason:
+                    metric.add_dimension(name="reason", value=reason)
         self._counts.clear()
         self._flushed_at = self._clock()
 

@@ -1,8 +1,10 @@
-"""Where the configuration comes from: exactly one of three environment variables.
+"""Where a configuration document comes from: exactly one of three environment variables.
 
-``AUTHORIZER_CONFIG`` (the document), ``AUTHORIZER_CONFIG_FILE`` (a path; relative paths
-resolve against the code root) or ``AUTHORIZER_CONFIG_PARAMETER`` (an SSM parameter,
-re-read after ``AUTHORIZER_CONFIG_MAX_AGE`` seconds). Nothing is read at import time.
+For the authorizer: ``AUTHORIZER_CONFIG`` (the document), ``AUTHORIZER_CONFIG_FILE`` (a
+path; relative paths resolve against the code root) or ``AUTHORIZER_CONFIG_PARAMETER``
+(an SSM parameter, re-read after ``AUTHORIZER_CONFIG_MAX_AGE`` seconds). The broker uses
+the same rules with the ``BROKER_CONFIG`` prefix (``token_broker.handler``). Nothing is
+read at import time.
 """
 
 from __future__ import annotations
@@ -11,40 +13,42 @@ import os
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from authorizer.config import AuthorizerConfig, parse_document, validate
 from authorizer.errors import ConfigError
 
-ENV_INLINE = "AUTHORIZER_CONFIG"
-ENV_FILE = "AUTHORIZER_CONFIG_FILE"
-ENV_PARAMETER = "AUTHORIZER_CONFIG_PARAMETER"
-ENV_MAX_AGE = "AUTHORIZER_CONFIG_MAX_AGE"
 DEFAULT_MAX_AGE = 300.0
 CODE_ROOT = Path(os.environ.get("LAMBDA_TASK_ROOT") or Path(__file__).resolve().parents[1])
-
 
 def load_text(text: str) -> AuthorizerConfig:
     return validate(parse_document(text))
 
 
-def load_file(path: str | Path, code_root: Path = CODE_ROOT) -> AuthorizerConfig:
+def read_file(path: str | Path, code_root: Path = CODE_ROOT) -> str:
     target = Path(path)
     if not target.is_absolute():
         target = code_root / target
     try:
-        text = target.read_text(encoding="utf-8")
+        return target.read_text(encoding="utf-8")
     except OSError as e:
         raise ConfigError(f"cannot read config file {str(target)!r}: {e.strerror}") from e
-    return load_text(text)
 
 
-class ConfigSource:
+def load_file(path: str | Path, code_root: Path = CODE_ROOT) -> AuthorizerConfig:
+    return load_text(read_file(path, code_root))
+
+
+class DocumentSource[T]:
     """Loads the config on first use; SSM documents are re-read when older than max age.
 
-    A broken document fails closed (``get`` raises the same ``ConfigError`` every time);
-    an SSM outage after a good load keeps serving the last good document.
+    A broken document fails closed (``get`` raises the same error every time); an SSM
+    outage after a good load keeps serving the last good document. Subclasses name the
+    environment prefix, the parser and the package's config error class.
     """
+
+    prefix: ClassVar[str]
+    error: ClassVar[type[Exception]]
 
     def __init__(
         self,
@@ -56,11 +60,14 @@ class ConfigSource:
         self._env = os.environ if env is None else env
         self._ssm = ssm_client
         self._clock = clock
-        self._config: AuthorizerConfig | None = None
-        self._error: ConfigError | None = None
+        self._config: T | None = None
+        self._error: Exception | None = None
         self._loaded_at = 0.0
 
-    def get(self) -> AuthorizerConfig:
+    def parse(self, text: str) -> T:
+        raise NotImplementedError
+
+    def get(self) -> T:
         first = self._config is None and self._error is None
         if first or (self._parameter and self._clock() - self._loaded_at >= self._max_age()):
             self._load()
@@ -71,13 +78,16 @@ class ConfigSource:
 
     @property
     def _parameter(self) -> str | None:
-        return self._env.get(ENV_PARAMETER) or None
+        return self._env.get(f"{self.prefix}_PARAMETER") or None
 
     def _max_age(self) -> float:
         try:
-            return max(0.0, float(self._env.get(ENV_MAX_AGE, DEFAULT_MAX_AGE)))
+            return max(0.0, float(self._env.get(f"{self.prefix}_MAX_AGE", DEFAULT_MAX_AGE)))
         except ValueError:
             return DEFAULT_MAX_AGE
+
+    def _fail(self, message: str, reason: str = "config_invalid") -> Exception:
+        return self.error(message, reason=reason)  # type: ignore[call-arg]
 
     def _load(self) -> None:
         self._loaded_at = self._clock()
@@ -85,25 +95,27 @@ class ConfigSource:
             config = self._read()
         except _Unavailable as e:
             if self._config is None:
-                self._error = ConfigError(str(e), reason="config_unavailable")
+                self._error = self._fail(str(e), "config_unavailable")
             return  # keep serving the last good document
-        except ConfigError as e:
-            self._config, self._error = None, e
+        except (ConfigError, self.error) as e:
+            self._config = None
+            self._error = e if isinstance(e, self.error) else self._fail(str(e))
             return
         self._config, self._error = config, None
 
-    def _read(self) -> AuthorizerConfig:
-        chosen = [name for name in (ENV_INLINE, ENV_FILE, ENV_PARAMETER) if self._env.get(name)]
+    def _read(self) -> T:
+        names = [f"{self.prefix}{suffix}" for suffix in ("", "_FILE", "_PARAMETER")]
+        chosen = [name for name in names if self._env.get(name)]
         if len(chosen) > 1:
-            raise ConfigError(f"set only one of {', '.join(chosen)}")
+            raise self._fail(f"set only one of {', '.join(chosen)}")
         if not chosen:
-            raise ConfigError(f"no configuration: set {ENV_INLINE}, {ENV_FILE} or {ENV_PARAMETER}")
+            raise self._fail(f"no configuration: set {', '.join(names[:2])} or {names[2]}")
         value = self._env[chosen[0]]
-        if chosen[0] == ENV_INLINE:
-            return load_text(value)
-        if chosen[0] == ENV_FILE:
-            return load_file(value)
-        return load_text(self._fetch_parameter(value))
+        if chosen[0] == names[0]:
+            return self.parse(value)
+        if chosen[0] == names[1]:
+            return self.parse(read_file(value))
+        return self.parse(self._fetch_parameter(value))
 
     def _fetch_parameter(self, name: str) -> str:
         if self._ssm is None:
@@ -115,9 +127,19 @@ class ConfigSource:
         except Exception as e:
             code = getattr(e, "response", {}).get("Error", {}).get("Code", type(e).__name__)
             if code in ("ParameterNotFound", "AccessDeniedException", "ValidationException"):
-                raise ConfigError(f"SSM parameter {name!r} cannot be read: {code}") from e
+                raise self._fail(f"SSM parameter {name!r} cannot be read: {code}") from e
             raise _Unavailable(f"SSM parameter {name!r} is unavailable: {code}") from e
         return str(answer["Parameter"]["Value"])
+
+
+class ConfigSource(DocumentSource[AuthorizerConfig]):
+    """The authorizer's config: ``AUTHORIZER_CONFIG``, ``_FILE`` or ``_PARAMETER``."""
+
+    prefix = "AUTHORIZER_CONFIG"
+    error = ConfigError
+
+    def parse(self, text: str) -> AuthorizerConfig:
+        return load_text(text)
 
 
 class _Unavailable(Exception):
