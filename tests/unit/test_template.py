@@ -92,6 +92,7 @@ _PSEUDO = {
     "AWS::Region": "us-east-1",
     "AWS::AccountId": "123456789012",
     "AWS::StackName": "scopegate",
+    "AWS::URLSuffix": "amazonaws.com",
 }
 
 
@@ -116,6 +117,8 @@ class _Resolver:
         if name in _PSEUDO:
             return _PSEUDO[name]
         if name in self.params:
+            if self.template["Parameters"][name]["Type"] == "CommaDelimitedList":
+                return self.params[name].split(",")
             return self.params[name]
         assert name in self.template["Resources"], f"Ref to unknown {name}"
         return f"<{name}>"
@@ -153,6 +156,9 @@ class _Resolver:
             if key == "Fn::Select":
                 index, values = arg
                 return self.resolve(values)[int(index)]
+            if key == "Fn::Join":
+                delimiter, values = arg
+                return delimiter.join(str(v) for v in self.resolve(values))
             if key == "Fn::Split":
                 delimiter, text = arg
                 return str(self.resolve(text)).split(delimiter)
@@ -166,33 +172,41 @@ class _Resolver:
         }
 
 
-def _function(template: Mapping[str, Any]) -> Mapping[str, Any]:
-    resource = template["Resources"]["AuthorizerFunction"]
+def _function(template: Mapping[str, Any], name: str = "AuthorizerFunction") -> Mapping[str, Any]:
+    resource = template["Resources"][name]
     assert resource["Type"] == "AWS::Serverless::Function"
     properties: Mapping[str, Any] = resource["Properties"]
     return properties
 
 
-def _function_property(template: Mapping[str, Any], name: str) -> Any:
+def _function_property(
+    template: Mapping[str, Any], name: str, function: str = "AuthorizerFunction"
+) -> Any:
     """A property as SAM applies it: the function's own value, else the Globals value."""
-    own = _function(template)
+    own = _function(template, function)
     if name in own:
         return own[name]
     return template.get("Globals", {}).get("Function", {})[name]
 
 
-def _deployed_environment(template: Mapping[str, Any], **params: str) -> dict[str, str]:
+def _deployed_environment(
+    template: Mapping[str, Any], function: str = "AuthorizerFunction", **params: str
+) -> dict[str, str]:
     resolver = _Resolver(template, params)
     merged: dict[str, Any] = {}
-    for source in (template.get("Globals", {}).get("Function", {}), _function(template)):
+    for source in (template.get("Globals", {}).get("Function", {}), _function(template, function)):
         merged.update(source.get("Environment", {}).get("Variables", {}))
     environment = resolver.resolve(merged)
     assert isinstance(environment, dict)
     return environment
 
 
-def _deployed_statements(template: Mapping[str, Any], **params: str) -> list[dict[str, Any]]:
-    policies = _Resolver(template, params).resolve(_function(template).get("Policies", []))
+def _deployed_statements(
+    template: Mapping[str, Any], function: str = "AuthorizerFunction", **params: str
+) -> list[dict[str, Any]]:
+    policies = _Resolver(template, params).resolve(
+        _function(template, function).get("Policies", [])
+    )
     statements: list[dict[str, Any]] = []
     for policy in policies:
         assert isinstance(policy, dict), f"only inline policies are expected, got {policy!r}"
@@ -374,14 +388,17 @@ def test_log_group_keeps_logs_for_the_chosen_retention(template: dict[str, Any])
         for name, resource in template["Resources"].items()
         if resource["Type"] == "AWS::Logs::LogGroup"
     }
-    assert list(log_groups) == ["AuthorizerLogGroup"]
-    properties = log_groups["AuthorizerLogGroup"]["Properties"]
-    assert properties["RetentionInDays"] == {"Ref": "LogRetentionDays"}
-    assert _function(template)["LoggingConfig"]["LogGroup"] == {"Ref": "AuthorizerLogGroup"}
-
-    resolved = _Resolver(template, {}).resolve(properties)
-    assert resolved["LogGroupName"] == "/aws/lambda/scopegate-authorizer"
-    assert resolved["RetentionInDays"] == "30"
+    assert sorted(log_groups) == ["AuthorizerLogGroup", "BrokerLogGroup"]
+    for function, group, name in (
+        ("AuthorizerFunction", "AuthorizerLogGroup", "authorizer"),
+        ("BrokerFunction", "BrokerLogGroup", "broker"),
+    ):
+        properties = log_groups[group]["Properties"]
+        assert properties["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+        assert _function(template, function)["LoggingConfig"]["LogGroup"] == {"Ref": group}
+        resolved = _Resolver(template, {}).resolve(properties)
+        assert resolved["LogGroupName"] == f"/aws/lambda/scopegate-{name}"
+        assert resolved["RetentionInDays"] == "30"
 
 
 def test_log_retention_offers_exactly_the_cloudwatch_values(template: dict[str, Any]) -> None:
@@ -528,3 +545,127 @@ def test_events_readme_describes_every_event() -> None:
     readme = (EVENTS_DIR / "README.md").read_text(encoding="utf-8")
     for path in EVENTS_DIR.glob("*.json"):
         assert f"events/{path.name}" in readme, path.name
+
+
+# --- the token broker ----------------------------------------------------------------
+
+SECRET_A = "arn:aws:secretsmanager:us-east-1:123456789012:secret:scopegate/orders-api-AbC123"
+SECRET_B = "arn:aws:secretsmanager:us-east-1:123456789012:secret:scopegate/billing-??????"
+
+
+def _resource(template: Mapping[str, Any], name: str, **params: str) -> Any:
+    return _Resolver(template, params).resolve(template["Resources"][name]["Properties"])
+
+
+def test_broker_function_runs_the_broker_handler_on_python313_arm64(
+    template: dict[str, Any],
+) -> None:
+    assert _function_property(template, "Handler", "BrokerFunction") == (
+        "token_broker.handler.lambda_handler"
+    )
+    assert _function_property(template, "Runtime", "BrokerFunction") == "python3.13"
+    assert _function_property(template, "Architectures", "BrokerFunction") == ["arm64"]
+    assert _function_property(template, "CodeUri", "BrokerFunction") == "src/"
+    # The broker promises an answer within 10 s; the function must be allowed that long.
+    assert int(_function_property(template, "Timeout", "BrokerFunction")) > 10
+
+
+def test_broker_config_sources_are_passed_like_the_authorizers(template: dict[str, Any]) -> None:
+    inline = _deployed_environment(template, "BrokerFunction", BrokerConfig="{}")
+    assert inline["BROKER_CONFIG"] == "{}"
+    assert "BROKER_CONFIG_PARAMETER" not in inline
+    ssm = _deployed_environment(template, "BrokerFunction", BrokerConfigParameter="/sg/broker")
+    assert ssm["BROKER_CONFIG_PARAMETER"] == "/sg/broker"
+    assert ssm["BROKER_CONFIG_MAX_AGE"] == "300"
+    statements = _deployed_statements(template, "BrokerFunction", BrokerConfigParameter="sg/b")
+    assert statements == [
+        {
+            "Sid": "ReadBrokerConfigParameter",
+            "Effect": "Allow",
+            "Action": "ssm:GetParameter",
+            "Resource": "arn:aws:ssm:us-east-1:123456789012:parameter/sg/b",
+        }
+    ]
+
+
+def test_broker_reads_exactly_the_given_secrets(template: dict[str, Any]) -> None:
+    assert _deployed_statements(template, "BrokerFunction") == []
+    statements = _deployed_statements(
+        template, "BrokerFunction", BrokerSecretArns=f"{SECRET_A},{SECRET_B}"
+    )
+    assert statements == [
+        {
+            "Sid": "ReadClientSecrets",
+            "Effect": "Allow",
+            "Action": "secretsmanager:GetSecretValue",
+            "Resource": [SECRET_A, SECRET_B],
+        }
+    ]
+
+
+def test_broker_decrypts_with_a_customer_key_only_through_secrets_manager(
+    template: dict[str, Any],
+) -> None:
+    key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    statements = _deployed_statements(template, "BrokerFunction", BrokerSecretsKmsKeyArn=key)
+    assert statements == [
+        {
+            "Sid": "DecryptClientSecretsThroughSecretsManager",
+            "Effect": "Allow",
+            "Action": "kms:Decrypt",
+            "Resource": key,
+            "Condition": {
+                "StringEquals": {"kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"}
+            },
+        }
+    ]
+
+
+def test_broker_api_is_regional_and_open_to_iam_by_default(template: dict[str, Any]) -> None:
+    api = _resource(template, "BrokerApi")
+    assert api["EndpointConfiguration"] == {"Types": ["REGIONAL"]}
+    assert "Policy" not in api
+    method = _resource(template, "BrokerTokenMethod")
+    assert method["HttpMethod"] == "POST"
+    assert method["AuthorizationType"] == "AWS_IAM"
+    assert method["Integration"]["Type"] == "AWS_PROXY"
+    assert _resource(template, "BrokerTokenResource")["PathPart"] == "token"
+
+
+def test_private_broker_api_refuses_every_other_source(template: dict[str, Any]) -> None:
+    endpoints = "vpce-0123456789abcdef0,vpce-0fedcba9876543210"
+    api = _resource(template, "BrokerApi", BrokerVpcEndpointIds=endpoints)
+    assert api["EndpointConfiguration"] == {
+        "Types": ["PRIVATE"],
+        "VpcEndpointIds": endpoints.split(","),
+    }
+    deny, allow = api["Policy"]["Statement"]
+    assert deny["Effect"] == "Deny"
+    assert deny["Resource"] == "execute-api:/*"
+    assert deny["Condition"] == {"StringNotEquals": {"aws:SourceVpce": endpoints.split(",")}}
+    assert allow["Effect"] == "Allow"
+    assert allow["Resource"] == "execute-api:/*/POST/token"
+    assert allow["Condition"] == {"StringEquals": {"aws:SourceVpce": endpoints.split(",")}}
+
+
+def test_only_the_broker_api_may_invoke_the_broker(template: dict[str, Any]) -> None:
+    permission = _resource(template, "BrokerApiInvokePermission")
+    assert permission["Principal"] == "apigateway.amazonaws.com"
+    assert permission["SourceAccount"] == "123456789012"
+    assert permission["SourceArn"] == (
+        "arn:aws:execute-api:us-east-1:123456789012:<BrokerApi>/*/POST/token"
+    )
+
+
+def test_task_policy_allows_post_token_on_this_broker_only(template: dict[str, Any]) -> None:
+    policy = _resource(template, "BrokerInvokePolicy")
+    (statement,) = policy["PolicyDocument"]["Statement"]
+    assert statement["Action"] == "execute-api:Invoke"
+    assert statement["Resource"] == (
+        "arn:aws:execute-api:us-east-1:123456789012:<BrokerApi>/<BrokerStage>/POST/token"
+    )
+    outputs = _Resolver(template, {}).resolve(template["Outputs"])
+    assert outputs["BrokerInvokePolicyArn"]["Value"] == "<BrokerInvokePolicy>"
+    assert outputs["BrokerTokenUrl"]["Value"] == (
+        "https://<BrokerApi>.execute-api.us-east-1.amazonaws.com/<BrokerStage>/token"
+    )
