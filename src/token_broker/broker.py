@@ -1,0 +1,94 @@
+"""Getting a token for a decided grant: the token cache, the secret, the identity provider.
+
+A cached token with at least ``min_remaining_seconds`` left is served without touching
+Secrets Manager or the identity provider (so it keeps being served while either is down).
+On a miss one request per key fetches, under the key's single-flight lock. When the
+identity provider answers ``invalid_client`` (a rotation in progress), the other staged
+version of the secret is tried once, and remembered if it works.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from token_broker.credentials import Credentials
+from token_broker.errors import InvalidClient, UpstreamError
+from token_broker.grants import Issue
+from token_broker.secret_store import SecretStore
+from token_broker.token_cache import CachedToken, CacheKey, TokenCache
+from token_broker.upstream import IdpClient, UpstreamToken
+
+
+@dataclass(frozen=True, slots=True)
+class Issued:
+    token: CachedToken
+    expires_in: int
+    cache: Literal["hit", "miss"]
+
+
+class Broker:
+    def __init__(
+        self,
+        secrets: SecretStore,
+        idp: IdpClient,
+        *,
+        min_remaining: int,
+        cache: TokenCache | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.secrets = secrets
+        self.idp = idp
+        self.min_remaining = min_remaining
+        self.cache = cache or TokenCache(clock)
+        self._clock = clock
+
+    def issue(self, issue: Issue, deadline: float) -> Issued:
+        client = issue.client
+        key: CacheKey = (client.name, client.resource, client.audience, issue.scopes)
+        cached = self.cache.lookup(key, self.min_remaining)
+        if cached is not None:
+            return Issued(cached, self.cache.remaining(cached), "hit")
+        with self.cache.single_flight(key):
+            cached = self.cache.lookup(key, self.min_remaining)
+            if cached is not None:  # fetched by a concurrent request while we waited
+                return Issued(cached, self.cache.remaining(cached), "hit")
+            token = self._fetch(issue, deadline)
+            self.cache.store(key, token)
+        # A fresh token is always handed out, even one shorter-lived than min_remaining.
+        return Issued(token, self.cache.remaining(token), "miss")
+
+    def _fetch(self, issue: Issue, deadline: float) -> CachedToken:
+        secret = issue.client.secret
+        credentials = self.secrets.current(secret)
+        sent_at = self._clock()
+        try:
+            answer = self._request(issue, credentials, deadline)
+        except InvalidClient:
+            alternate = self.secrets.alternate(secret, credentials)
+            if alternate is None:
+                raise
+            sent_at = self._clock()
+            answer = self._request(issue, alternate, deadline)
+            self.secrets.remember(secret, alternate)
+        return CachedToken(answer.access_token, _scope(issue, answer), sent_at + answer.expires_in)
+
+    def _request(self, issue: Issue, credentials: Credentials, deadline: float) -> UpstreamToken:
+        return self.idp.request_token(issue.client, credentials, issue.scopes, deadline=deadline)
+
+
+def _scope(issue: Issue, answer: UpstreamToken) -> str:
+    """The scope to echo: the IdP's, which must not exceed what was asked for."""
+    if answer.scope is None:
+        return " ".join(issue.scopes)
+    granted = set(answer.scope.split())
+    extra = granted - set(issue.scopes)
+    if extra:
+        raise UpstreamError(
+            f"the identity provider granted client {issue.client.name!r} scopes "
+            "that were not asked for",
+            reason="idp_scope_mismatch",
+        )
+    return " ".join(sorted(granted))

@@ -1,0 +1,204 @@
+"""The broker's configuration (schema version 1): parsing and validation.
+
+Validation collects every problem in one document, as the authorizer's does; anything
+invalid raises ``ConfigError`` and every request is answered 500 ``server_error``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal, cast
+
+from authorizer.config import check_url, parse_document
+from authorizer.errors import ConfigError as DocumentError
+from authorizer.sources import DocumentSource
+from token_broker.errors import ConfigError
+from token_broker.principal import Principal, PrincipalError, parse_grant_principal
+
+AuthMethod = Literal["client_secret_basic", "client_secret_post", "private_key_jwt"]
+AUTH_METHODS: tuple[AuthMethod, ...] = (
+    "client_secret_basic",
+    "client_secret_post",
+    "private_key_jwt",
+)
+DEFAULT_MIN_REMAINING = 60
+# RFC 6749 appendix A.4: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
+SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
+
+_CLIENT_KEYS = frozenset(
+    {"secret", "issuer", "token_endpoint", "auth_method", "resource", "audience"}
+)
+_GRANT_KEYS = frozenset({"principal", "client", "scopes"})
+_TOP_KEYS = frozenset({"clients", "grants", "min_remaining_seconds"})
+
+
+@dataclass(frozen=True, slots=True)
+class ClientConfig:
+    """One upstream OAuth client and where its credentials live."""
+
+    name: str
+    secret: str  # Secrets Manager name or ARN
+    issuer: str | None
+    token_endpoint: str | None  # wins over discovery from ``issuer``
+    auth_method: AuthMethod
+    resource: str | None
+    audience: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """The most one principal may ask for from one client."""
+
+    principal: Principal
+    client: str
+    scopes: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerConfig:
+    clients: Mapping[str, ClientConfig]
+    grants: tuple[Grant, ...]
+    min_remaining_seconds: int
+
+    def grants_for(self, principal: Principal) -> tuple[Grant, ...]:
+        return tuple(g for g in self.grants if g.principal == principal)
+
+
+class ConfigProblems(ConfigError):
+    """Every problem found in one document."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("invalid broker configuration: " + "; ".join(problems))
+        self.problems = problems
+
+
+def load_text(text: str) -> BrokerConfig:
+    try:
+        doc = parse_document(text)
+    except DocumentError as e:
+        raise ConfigError(str(e)) from e
+    return validate(doc)
+
+
+def _optional_str(raw: Mapping[str, object], key: str, where: str) -> str | None:
+    value = raw.get(key)
+    if value is not None and (not isinstance(value, str) or not value):
+        raise ConfigError(f"{where}.{key} must be a non-empty string")
+    return value
+
+
+def _url(value: str | None, what: str) -> str | None:
+    if value is None:
+        return None
+    try:
+        return check_url(value, what)
+    except DocumentError as e:
+        raise ConfigError(str(e)) from e
+
+
+def _client(name: object, raw: object) -> ClientConfig:
+    where = f"clients.{name}"
+    if not isinstance(name, str) or not name:
+        raise ConfigError("client names must be non-empty strings")
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{where} must be a mapping")
+    unknown = set(raw) - _CLIENT_KEYS
+    if unknown:
+        raise ConfigError(f"{where}: unknown keys {sorted(unknown)}")
+    secret = _optional_str(raw, "secret", where)
+    if secret is None:
+        raise ConfigError(f"{where}.secret must name the Secrets Manager secret")
+    issuer = _url(_optional_str(raw, "issuer", where), f"{where}.issuer")
+    endpoint = _url(_optional_str(raw, "token_endpoint", where), f"{where}.token_endpoint")
+    if issuer is None and endpoint is None:
+        raise ConfigError(f"{where}: give 'token_endpoint' or 'issuer' (OIDC discovery)")
+    method = raw.get("auth_method", "client_secret_basic")
+    if method not in AUTH_METHODS:
+        raise ConfigError(f"{where}.auth_method must be one of {', '.join(AUTH_METHODS)}")
+    return ClientConfig(
+        name,
+        secret,
+        issuer,
+        endpoint,
+        cast(AuthMethod, method),
+        _optional_str(raw, "resource", where),
+        _optional_str(raw, "audience", where),
+    )
+
+
+def _grant(raw: object, n: int, clients: Mapping[str, ClientConfig]) -> Grant:
+    where = f"grants[{n}]"
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{where} must be a mapping with principal, client and scopes")
+    unknown = set(raw) - _GRANT_KEYS
+    if unknown:
+        raise ConfigError(f"{where}: unknown keys {sorted(unknown)}")
+    try:
+        principal = parse_grant_principal(str(raw.get("principal", "")))
+    except PrincipalError as e:
+        raise ConfigError(f"{where}.principal: {e}") from e
+    client = raw.get("client")
+    if client not in clients:
+        raise ConfigError(f"{where}.client {client!r} is not one of the clients")
+    scopes = raw.get("scopes")
+    if (
+        not isinstance(scopes, list)
+        or not scopes
+        or not all(isinstance(s, str) and SCOPE_TOKEN.fullmatch(s) for s in scopes)
+    ):
+        raise ConfigError(f"{where}.scopes must be a non-empty list of OAuth scope tokens")
+    return Grant(principal, cast(str, client), frozenset(scopes))
+
+
+def validate(doc: object) -> BrokerConfig:
+    """Turn a parsed document into a config, or raise ``ConfigProblems`` listing every fault."""
+    if not isinstance(doc, Mapping):
+        raise ConfigProblems(["the document must be a mapping with 'clients' and 'grants'"])
+    problems: list[str] = []
+    unknown = set(doc) - _TOP_KEYS
+    if unknown:
+        problems.append(f"unknown top-level keys {sorted(unknown)}")
+    raw_clients = doc.get("clients")
+    if not isinstance(raw_clients, Mapping) or not raw_clients:
+        problems.append("'clients' must be a non-empty mapping")
+        raw_clients = {}
+    clients: dict[str, ClientConfig] = {}
+    for name, raw in raw_clients.items():
+        try:
+            clients[name] = _client(name, raw)
+        except ConfigError as e:
+            problems.append(str(e))
+    raw_grants = doc.get("grants")
+    if not isinstance(raw_grants, list) or not raw_grants:
+        problems.append("'grants' must be a non-empty list")
+        raw_grants = []
+    grants: list[Grant] = []
+    for n, raw in enumerate(raw_grants):
+        try:
+            grant = _grant(raw, n, clients)
+        except ConfigError as e:
+            problems.append(str(e))
+            continue
+        if any(g.principal == grant.principal and g.client == grant.client for g in grants):
+            problems.append(f"grants[{n}] repeats {grant.principal.arn} for {grant.client!r}")
+        grants.append(grant)
+    minimum = doc.get("min_remaining_seconds", DEFAULT_MIN_REMAINING)
+    if isinstance(minimum, bool) or not isinstance(minimum, int) or not 0 <= minimum <= 3600:
+        problems.append("min_remaining_seconds must be an integer from 0 to 3600")
+        minimum = DEFAULT_MIN_REMAINING
+    if problems:
+        raise ConfigProblems(problems)
+    return BrokerConfig(clients, tuple(grants), minimum)
+
+
+class BrokerConfigSource(DocumentSource[BrokerConfig]):
+    """``BROKER_CONFIG``, ``BROKER_CONFIG_FILE`` or ``BROKER_CONFIG_PARAMETER`` (SSM,
+    re-read after ``BROKER_CONFIG_MAX_AGE`` seconds, default 300)."""
+
+    prefix = "BROKER_CONFIG"
+    error = ConfigError
+
+    def parse(self, text: str) -> BrokerConfig:
+        return load_text(text)

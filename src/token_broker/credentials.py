@@ -1,0 +1,54 @@
+"""Client credentials as stored in Secrets Manager.
+
+Secret value (JSON): ``{"client_id": ..., "client_secret": ...}`` or, for
+``private_key_jwt``, ``{"client_id": ..., "private_key": "<PKCS#8 PEM>", "kid": ...}``.
+Rotation adds its own keys (``provider`` and the provider's secret id), ignored here.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from token_broker.errors import ConfigError
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class Credentials:
+    """One version of a client's credentials; ``repr`` never shows the secret or key."""
+
+    client_id: str
+    client_secret: str | None = None
+    private_key: str | None = None  # PKCS#8 PEM, for private_key_jwt
+    kid: str | None = None
+    version_id: str = ""
+
+    def __repr__(self) -> str:
+        return f"Credentials(client_id={self.client_id!r}, version_id={self.version_id!r})"
+
+
+def parse_secret(text: str, *, secret: str, version_id: str = "") -> Credentials:
+    """The secret's JSON value; ``secret`` names it in errors (the value never appears)."""
+    try:
+        value = json.loads(text)
+    except ValueError as e:
+        raise ConfigError(f"secret {secret!r} is not a JSON object") from e
+    if not isinstance(value, dict):
+        raise ConfigError(f"secret {secret!r} is not a JSON object")
+    fields = {}
+    for key in ("client_id", "client_secret", "private_key", "kid"):
+        item = value.get(key)
+        if item is not None and (not isinstance(item, str) or not item):
+            raise ConfigError(f"secret {secret!r}: {key} must be a non-empty string")
+        fields[key] = item
+    if fields["client_id"] is None:
+        raise ConfigError(f"secret {secret!r} has no client_id")
+    if fields["client_secret"] is None and fields["private_key"] is None:
+        raise ConfigError(f"secret {secret!r} has neither client_secret nor private_key")
+    return Credentials(
+        fields["client_id"],
+        fields["client_secret"],
+        fields["private_key"],
+        fields["kid"],
+        version_id,
+    )

@@ -1,0 +1,161 @@
+"""Lambda entry point: ``token_broker.handler.lambda_handler`` (``POST /token``).
+
+Thin by design: the event becomes an ``HttpRequest``; the caller, the grant and the token
+come from pure decisions and the ``Broker``; this module writes the one audit line per
+answer, counts the metrics and turns errors into RFC 6749 answers. Order matters and is
+the contract's: route, caller identity, grant (403 before the body is read), body, token.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from authorizer.observability import DecisionMetrics, LeanJsonFormatter
+from token_broker import wire
+from token_broker.broker import Broker, Issued
+from token_broker.config import BrokerConfig, BrokerConfigSource
+from token_broker.errors import AccessDenied, BrokerError, ConfigError, Unavailable, UpstreamError
+from token_broker.events import HttpRequest, parse_event
+from token_broker.grants import choose, grants_of
+from token_broker.principal import Caller, PrincipalError, parse_caller
+from token_broker.secret_store import SecretStore
+from token_broker.upstream import IdpClient
+
+logging._srcfile = None  # the lean formatter prints no source location; skip computing it
+SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "scopegate-broker")
+logger = Logger(service=SERVICE, logger_formatter=LeanJsonFormatter(SERVICE))
+metrics = DecisionMetrics(os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "scopegate"))
+
+TIME_BUDGET_SECONDS = 9.0  # the contract: an answer within 10 s whatever happens upstream
+
+
+class Runtime:
+    """Process-wide state: the config source and the broker built from the current config."""
+
+    def __init__(
+        self,
+        source: BrokerConfigSource | None = None,
+        secrets: SecretStore | None = None,
+        idp: IdpClient | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.source = source or BrokerConfigSource()
+        self.secrets = secrets or SecretStore()
+        self.idp = idp or IdpClient()
+        self.clock = clock
+        self.config: BrokerConfig | None = None
+        self.broker: Broker | None = None
+        self._reported: str | None = None
+
+    def current(self) -> tuple[BrokerConfig, Broker]:
+        config = self.source.get()
+        if self.broker is None or config is not self.config:
+            # A new document may change clients; tokens cached for the old one are dropped.
+            self.config = config
+            self.broker = Broker(
+                self.secrets, self.idp, min_remaining=config.min_remaining_seconds, clock=self.clock
+            )
+        assert self.broker is not None
+        return config, self.broker
+
+    def report_once(self, error: ConfigError) -> None:
+        """One ERROR line per distinct configuration problem, not one per request."""
+        if str(error) != self._reported:
+            self._reported = str(error)
+            logger.error(
+                "broker misconfigured: requests are answered 500",
+                extra={"fields": {"reason": error.reason, "problem": str(error)}},
+            )
+
+
+runtime = Runtime()
+
+
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return handle(runtime, event, context)
+
+
+def handle(state: Runtime, event: object, context: Any = None) -> dict[str, Any]:
+    request = parse_event(event)
+    if request.path != "/token":
+        return wire.not_routed(404, "not found: the broker serves POST /token")
+    if request.method != "POST":
+        return wire.not_routed(405, "method not allowed: use POST /token")
+    audit: dict[str, Any] = {"request_id": request.request_id}
+    calls_before = state.idp.calls
+    try:
+        issued = _issue(state, request, context, audit)
+    except BrokerError as e:
+        _refused(state, e, audit)
+        return wire.failure(e)
+    except Exception:  # a bug: answer 500 and keep the traceback in the log only
+        logger.exception("unexpected error", extra={"fields": audit})
+        metrics.count("TokenRefused", "internal_error")
+        return wire.failure(BrokerError("the broker failed; see its log"))
+    finally:
+        calls = state.idp.calls - calls_before
+        for _ in range(calls):
+            metrics.count("IdpCall")
+    audit |= {
+        "event": "token_issued",
+        "cache": issued.cache,
+        "expires_at": int(issued.token.expires_at),
+        "reason": "issued",
+    }
+    logger.info("token issued", extra={"fields": audit})
+    metrics.count("TokenIssued")
+    if issued.cache == "hit":
+        metrics.count("CacheHit")
+    return wire.success(issued.token.access_token, issued.expires_in, issued.token.scope)
+
+
+def _issue(state: Runtime, request: HttpRequest, context: Any, audit: dict[str, Any]) -> Issued:
+    caller = _caller(request)
+    audit |= {"principal": caller.principal.arn, "task_id": caller.session}
+    config, broker = state.current()
+    grants = grants_of(config, caller.principal)
+    token_request = wire.parse_body(
+        request.body, base64_encoded=request.base64_encoded, content_type=request.content_type
+    )
+    issue = choose(config, grants, token_request)
+    audit |= {"client": issue.client.name, "scopes": list(issue.scopes)}
+    return broker.issue(issue, _deadline(state.clock, context))
+
+
+def _caller(request: HttpRequest) -> Caller:
+    if request.caller_arn is None:
+        raise AccessDenied("no caller identity: sign the request with SigV4", reason="no_identity")
+    try:
+        return parse_caller(request.caller_arn)
+    except PrincipalError as e:
+        raise AccessDenied(str(e), reason="unsupported_principal") from e
+
+
+def _deadline(clock: Callable[[], float], context: Any) -> float:
+    budget = TIME_BUDGET_SECONDS
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    if callable(remaining):
+        budget = min(budget, remaining() / 1000.0 - 0.5)
+    return clock() + budget
+
+
+def _refused(state: Runtime, error: BrokerError, audit: dict[str, Any]) -> None:
+    audit |= {
+        "event": "token_refused",
+        "reason": error.reason,
+        "status": error.status,
+        "detail": error.description,
+    }
+    if isinstance(error, ConfigError):
+        state.report_once(error)
+    log = logger.info if error.status < 500 else logger.warning
+    log("token refused", extra={"fields": audit})
+    metrics.count("TokenRefused", error.reason)
+    if isinstance(error, UpstreamError | Unavailable) and error.reason.startswith("idp"):
+        metrics.count("IdpError", error.reason)
