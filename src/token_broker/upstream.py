@@ -1,0 +1,402 @@
+"""The broker's identity-provider client: OIDC discovery and the client credentials grant.
+
+Every call ends by the caller's absolute ``deadline``, with one retry (after 100 to 300 ms
+of jitter) on a connection error, a timeout or a 5xx. Answers map onto the broker's
+errors: unreachable or rate limiting is ``Unavailable`` (503), ``invalid_client`` is
+``InvalidClient`` (the broker then tries the other secret version), any other refusal or
+nonsense is ``UpstreamError`` (502). No message holds the secret, the assertion, the
+token or the identity provider's own words (only a well-formed OAuth ``error`` code).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import email.utils
+import http.client
+import json
+import math
+import random
+import re
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC
+from typing import Any, Protocol
+from urllib.parse import quote_plus, urlencode, urlsplit
+
+from authorizer.config import check_url
+from authorizer.errors import ConfigError as UrlError
+from token_broker.config import ClientConfig
+from token_broker.credentials import Credentials
+from token_broker.errors import ConfigError, InvalidClient, Unavailable, UpstreamError
+
+UNAVAILABLE_RETRY_AFTER = 2  # seconds, when a failing IdP does not say
+RATE_LIMITED_RETRY_AFTER = 5
+MAX_RETRY_AFTER = 3600
+MAX_BYTES = 1 << 20
+ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+DISCOVERY_PATH = "/.well-known/openid-configuration"
+# RFC 6749 section 5.2 allows these characters in `error`; anything else is not echoed.
+_ERROR_CODE = re.compile(r"[\x20-\x21\x23-\x5b\x5d-\x7e]{1,64}")
+_SECONDS = re.compile(r"[0-9]{1,10}")
+
+
+Response = tuple[int, Mapping[str, str], bytes]  # status, headers, body
+
+
+class TransportError(Exception):
+    """No answer came back: connection refused or reset, or a timeout (worth a retry)."""
+
+
+class Transport(Protocol):
+    """HTTP without redirects; raises ``TransportError`` when no answer came back."""
+
+    def post_form(
+        self, url: str, body: bytes, headers: Mapping[str, str], timeout: float
+    ) -> Response: ...
+
+    def get(self, url: str, timeout: float) -> Response: ...
+
+
+class HttpTransport:
+    """``http.client``: no proxy, no redirects, at most ``MAX_BYTES + 1`` bytes read.
+
+    A watchdog ends each request after ``timeout`` in total, however slowly the server
+    drips its answer (socket timeouts alone bound each read, not the sum).
+    """
+
+    def __init__(self) -> None:
+        self._tls: ssl.SSLContext | None = None  # built on first https use
+
+    def post_form(
+        self, url: str, body: bytes, headers: Mapping[str, str], timeout: float
+    ) -> Response:
+        form = {"Content-Type": "application/x-www-form-urlencoded", **headers}
+        return self._send("POST", url, body, form, timeout)
+
+    def get(self, url: str, timeout: float) -> Response:
+        return self._send("GET", url, None, {}, timeout)
+
+    def _send(
+        self, method: str, url: str, body: bytes | None, headers: dict[str, str], timeout: float
+    ) -> Response:
+        parts = urlsplit(url)
+        conn: http.client.HTTPConnection
+        if parts.scheme == "https":
+            self._tls = self._tls or ssl.create_default_context()
+            conn = http.client.HTTPSConnection(
+                parts.hostname or "", parts.port, timeout=timeout, context=self._tls
+            )
+        else:
+            conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=timeout)
+        expired = threading.Event()
+
+        def expire() -> None:
+            expired.set()
+            sock = conn.sock
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)  # wakes the blocked read
+
+        watchdog = threading.Timer(timeout, expire)
+        watchdog.daemon = True
+        watchdog.start()
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        try:
+            conn.request(
+                method,
+                target,
+                body,
+                {"Accept": "application/json", "User-Agent": "scopegate", **headers},
+            )
+            response = conn.getresponse()
+            data = response.read(MAX_BYTES + 1)
+            answer = (response.status, {k.lower(): v for k, v in response.getheaders()}, data)
+        except (OSError, http.client.HTTPException) as e:
+            raise TransportError(f"{method} {url}: {type(e).__name__}") from e
+        finally:
+            watchdog.cancel()
+            conn.close()
+        if expired.is_set():
+            raise TransportError(f"{method} {url}: no complete answer within {timeout:g} s")
+        return answer
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class UpstreamToken:
+    """An access token as the identity provider issued it; ``repr`` never shows the token."""
+
+    access_token: str
+    token_type: str  # always "Bearer"
+    expires_in: int  # seconds left when issued, as the IdP said (or the JWT's exp says)
+    scope: str | None  # as the IdP returned it; None when it did not say
+
+    def __repr__(self) -> str:
+        return f"UpstreamToken(expires_in={self.expires_in}, scope={self.scope!r})"
+
+
+class IdpClient:
+    """Token requests for the configured clients; one instance per broker process."""
+
+    def __init__(
+        self,
+        transport: Transport | None = None,
+        *,
+        timeout: float = 3.0,
+        retries: int = 1,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: Callable[[], float] = random.random,
+        discovery_ttl: float = 3600.0,
+    ) -> None:
+        self.transport: Transport = transport if transport is not None else HttpTransport()
+        self.timeout = timeout
+        self.retries = retries
+        self.clock = clock
+        self.sleep = sleep
+        self.rng = rng
+        self.discovery_ttl = discovery_ttl
+        self.calls = 0  # HTTP attempts, discovery included (metrics and tests)
+        self.errors = 0  # attempts that brought no usable answer
+        self._endpoints: dict[str, tuple[float, str]] = {}  # issuer -> (expires, endpoint)
+
+    def token_endpoint(self, client: ClientConfig, deadline: float) -> str:
+        """The configured ``token_endpoint``, else the issuer's by (cached) OIDC discovery."""
+        if client.token_endpoint is not None:
+            return _config_url(client.token_endpoint, f"clients.{client.name}.token_endpoint")
+        issuer = client.issuer
+        if issuer is None:
+            raise ConfigError(f"clients.{client.name}: give 'token_endpoint' or 'issuer'")
+        cached = self._endpoints.get(issuer)
+        if cached is not None and self.clock() < cached[0]:
+            return cached[1]
+        url = _config_url(issuer, f"clients.{client.name}.issuer").rstrip("/") + DISCOVERY_PATH
+        status, _, body = self._exchange(client, deadline, lambda t: self._get(url, t))
+        try:
+            endpoint = _discovered_endpoint(client, issuer, status, body)
+        except UpstreamError:
+            self.errors += 1
+            raise
+        self._endpoints[issuer] = (self.clock() + self.discovery_ttl, endpoint)
+        return endpoint
+
+    def request_token(
+        self,
+        client: ClientConfig,
+        credentials: Credentials,
+        scopes: Sequence[str],
+        *,
+        deadline: float,
+    ) -> UpstreamToken:
+        """One client credentials grant for ``scopes`` (all of the client's when empty)."""
+        fields, headers = _client_authentication(client, credentials)
+        endpoint = self.token_endpoint(client, deadline)
+        fields = [("grant_type", "client_credentials"), *fields]
+        if scopes:
+            fields.append(("scope", " ".join(scopes)))
+        if client.resource is not None:
+            fields.append(("resource", client.resource))  # RFC 8707
+        if client.audience is not None:
+            fields.append(("audience", client.audience))
+
+        def attempt(timeout: float) -> Response:
+            form = list(fields)
+            if client.auth_method == "private_key_jwt":
+                # Imported here: only private_key_jwt clients need cryptography loaded.
+                from token_broker.assertion import client_assertion
+
+                form.append(
+                    ("client_assertion", client_assertion(credentials, endpoint, now=self.clock()))
+                )
+            return self._post(endpoint, urlencode(form).encode("ascii"), headers, timeout)
+
+        status, _, body = self._exchange(client, deadline, attempt)
+        try:
+            return _token(client, status, body, self.clock())
+        except UpstreamError:
+            self.errors += 1
+            raise
+
+    def _get(self, url: str, timeout: float) -> Response:
+        self.calls += 1
+        return self.transport.get(url, timeout)
+
+    def _post(self, url: str, body: bytes, headers: Mapping[str, str], timeout: float) -> Response:
+        self.calls += 1
+        return self.transport.post_form(url, body, headers, timeout)
+
+    def _exchange(
+        self, client: ClientConfig, deadline: float, send: Callable[[float], Response]
+    ) -> Response:
+        """``send`` once, and once more after a failure worth retrying, within ``deadline``."""
+        cause: Exception | None = None
+        retry_after = UNAVAILABLE_RETRY_AFTER
+        for attempt in range(self.retries + 1):
+            if attempt:
+                pause = 0.1 + 0.2 * self.rng()
+                if self.clock() + pause >= deadline:
+                    break
+                self.sleep(pause)
+            remaining = deadline - self.clock()
+            if remaining <= 0:
+                break
+            try:
+                status, headers, body = send(min(self.timeout, remaining))
+            except TransportError as e:
+                self.errors += 1
+                cause = e
+                continue
+            if status == 429:
+                self.errors += 1
+                raise Unavailable(
+                    f"the identity provider of client {client.name!r} is rate limiting",
+                    retry_after=_retry_after(headers, self.clock(), RATE_LIMITED_RETRY_AFTER),
+                    reason="idp_rate_limited",
+                )
+            if status >= 500:
+                self.errors += 1
+                cause = TransportError(f"HTTP {status}")
+                retry_after = _retry_after(headers, self.clock(), UNAVAILABLE_RETRY_AFTER)
+                continue
+            return status, headers, body
+        why = "is unavailable" if cause is not None else "cannot be asked before the deadline"
+        raise Unavailable(
+            f"the identity provider of client {client.name!r} {why}",
+            retry_after=retry_after,
+            reason="idp_unavailable",
+        ) from cause
+
+
+def _client_authentication(
+    client: ClientConfig, credentials: Credentials
+) -> tuple[list[tuple[str, str]], dict[str, str]]:
+    """Form fields and headers that authenticate the client (the assertion comes later)."""
+    method, client_id = client.auth_method, credentials.client_id
+    if method == "private_key_jwt":
+        if not credentials.private_key:
+            raise ConfigError(f"the secret of client {client.name!r} has no private_key")
+        return [("client_id", client_id), ("client_assertion_type", ASSERTION_TYPE)], {}
+    secret = credentials.client_secret
+    if not secret:
+        raise ConfigError(f"the secret of client {client.name!r} has no client_secret")
+    if method == "client_secret_post":
+        return [("client_id", client_id), ("client_secret", secret)], {}
+    # RFC 6749 section 2.3.1: both parts are form-urlencoded before base64.
+    pair = f"{quote_plus(client_id)}:{quote_plus(secret)}".encode("ascii")
+    return [], {"Authorization": "Basic " + base64.b64encode(pair).decode("ascii")}
+
+
+def _token(client: ClientConfig, status: int, body: bytes, now: float) -> UpstreamToken:
+    doc = _json_object(body)
+    if status != 200:
+        raise _refusal(client, status, doc)
+    if doc is None:
+        raise _malformed(client, "something that is not a JSON object")
+    token, token_type = doc.get("access_token"), doc.get("token_type")
+    if not isinstance(token, str) or not token:
+        raise _malformed(client, "no access_token")
+    if not isinstance(token_type, str) or token_type.lower() != "bearer":
+        raise _malformed(client, "a token_type other than Bearer")
+    expires_in = doc["expires_in"] if "expires_in" in doc else _jwt_lifetime(token, now)
+    if isinstance(expires_in, bool) or not isinstance(expires_in, int) or expires_in <= 0:
+        raise _malformed(client, "no expires_in that is a positive integer")
+    scope = doc.get("scope")
+    if scope is not None and not isinstance(scope, str):
+        raise _malformed(client, "a scope that is not a string")
+    return UpstreamToken(token, "Bearer", expires_in, scope)
+
+
+def _refusal(client: ClientConfig, status: int, doc: dict[str, Any] | None) -> UpstreamError:
+    code = doc.get("error") if doc is not None else None
+    shown = f", {code}" if isinstance(code, str) and _ERROR_CODE.fullmatch(code) else ""
+    if (code == "invalid_client" and status in (400, 401)) or (status == 401 and code is None):
+        return InvalidClient(
+            f"the identity provider refused the credentials of client {client.name!r} "
+            f"(HTTP {status}{shown})"
+        )
+    if not 400 <= status < 500:
+        return _malformed(client, f"HTTP {status}, which is not an OAuth answer")
+    return UpstreamError(
+        f"the identity provider refused the token request of client {client.name!r} "
+        f"(HTTP {status}{shown})"
+    )
+
+
+def _malformed(client: ClientConfig, what: str) -> UpstreamError:
+    return UpstreamError(
+        f"the identity provider answered client {client.name!r} with {what}",
+        reason="idp_malformed",
+    )
+
+
+def _discovered_endpoint(client: ClientConfig, issuer: str, status: int, body: bytes) -> str:
+    def invalid(why: str) -> UpstreamError:
+        message = f"OIDC discovery of {issuer} for client {client.name!r} failed: {why}"
+        return UpstreamError(message, reason="idp_discovery_invalid")
+
+    doc = _json_object(body) if status == 200 else None
+    if doc is None:
+        raise invalid(f"HTTP {status}" if status != 200 else "not a JSON object")
+    if doc.get("issuer") != issuer:
+        raise invalid("the document names another issuer")
+    try:
+        return check_url(doc.get("token_endpoint"), "token_endpoint")
+    except UrlError as e:
+        raise invalid("its token_endpoint is not an https URL") from e
+
+
+def _config_url(url: str, what: str) -> str:
+    try:
+        return check_url(url, what)
+    except UrlError as e:
+        raise ConfigError(str(e)) from e
+
+
+def _json_object(body: bytes) -> dict[str, Any] | None:
+    if len(body) > MAX_BYTES:
+        return None
+    try:
+        value = json.loads(body)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _jwt_lifetime(token: str, now: float) -> int | None:
+    """Seconds until the token's ``exp`` when it is a JWT (read, not verified)."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except ValueError:
+        return None
+    exp = claims.get("exp") if isinstance(claims, dict) else None
+    if isinstance(exp, bool) or not isinstance(exp, int | float):
+        return None
+    try:
+        return math.floor(exp - now)
+    except (OverflowError, ValueError):  # inf, nan, or an int too large for a float
+        return None
+
+
+def _retry_after(headers: Mapping[str, str], now: float, default: int) -> int:
+    """Retry-After in seconds (delta-seconds or an HTTP-date), within 1 s to an hour."""
+    value = next((v.strip() for k, v in headers.items() if k.lower() == "retry-after"), None)
+    if value is None:
+        return default
+    if _SECONDS.fullmatch(value):
+        seconds = int(value)
+    else:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return default
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = math.ceil(when.timestamp() - now)
+    return min(max(seconds, 1), MAX_RETRY_AFTER)
