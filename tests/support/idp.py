@@ -1,34 +1,49 @@
 """Launcher for the real test identity provider (``tests/idp/server.js``, oidc-provider).
 
 The provider runs as a child ``node`` process on 127.0.0.1 and issues JWT access tokens
-through the OAuth client credentials grant. Standard library only.
+through the OAuth client credentials grant. Each client must authenticate the way it is
+registered (``client_secret_basic``, ``client_secret_post`` or ``private_key_jwt``).
+Standard library only, except the ``private_key_jwt`` helpers (cryptography, PyJWT).
 
     with IdentityProvider(default_clients()) as idp:
         token = idp.token("reader", idp.client_secret("reader"), scope="orders:read")
+
+Test-only controls: ``set_fault()`` makes the token endpoint fail or stall, and
+``token_log()`` shows what each token request really carried (never a secret).
 """
 
 from __future__ import annotations
 
 import base64
 import collections
+import hashlib
 import json
 import os
 import shutil
 import subprocess
 import threading
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, Self
+from typing import IO, TYPE_CHECKING, Any, Self
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePrivateKey
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+
+    PrivateKey = RSAPrivateKey | EllipticCurvePrivateKey
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 IDP_DIR = REPO_ROOT / "tests" / "idp"
 SERVER_JS = IDP_DIR / "server.js"
 
 ORDERS_API = "api://orders"
+JWT_BEARER_ASSERTION = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 ALL_SCOPES = "orders:read orders:write admin ops ws:connect"
 SIGNING_ALGS = ("RS256", "ES256", "PS256", "EdDSA")
 
@@ -89,6 +104,93 @@ def default_resources(alg: str = "RS256", ttl: int = 300) -> dict[str, dict[str,
     return {ORDERS_API: {"scope": ALL_SCOPES, "ttl": ttl, "alg": alg}}
 
 
+def _b64url_uint(value: int, length: int | None = None) -> str:
+    raw = value.to_bytes(length or (value.bit_length() + 7) // 8, "big")
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def _public_jwk(private_key: PrivateKey) -> dict[str, str]:
+    """The public half as a JWK with its alg: RS256 for RSA, ES256 for P-256."""
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+    if isinstance(private_key, rsa.RSAPrivateKey):
+        numbers = private_key.public_key().public_numbers()
+        return {
+            "kty": "RSA",
+            "n": _b64url_uint(numbers.n),
+            "e": _b64url_uint(numbers.e),
+            "alg": "RS256",
+        }
+    if isinstance(private_key, ec.EllipticCurvePrivateKey) and isinstance(
+        private_key.curve, ec.SECP256R1
+    ):
+        point = private_key.public_key().public_numbers()
+        return {
+            "kty": "EC",
+            "crv": "P-256",
+            "x": _b64url_uint(point.x, 32),
+            "y": _b64url_uint(point.y, 32),
+            "alg": "ES256",
+        }
+    raise ValueError(f"private_key_jwt needs an RSA or P-256 key, not {type(private_key)!r}")
+
+
+def _thumbprint(jwk: Mapping[str, str]) -> str:
+    """RFC 7638 JWK thumbprint, the default kid."""
+    members = ("e", "kty", "n") if jwk["kty"] == "RSA" else ("crv", "kty", "x", "y")
+    canonical = json.dumps({m: jwk[m] for m in members}, separators=(",", ":"), sort_keys=True)
+    digest = hashlib.sha256(canonical.encode()).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def private_key_jwt_client(
+    client_id: str, private_key: PrivateKey, scope: str, kid: str | None = None
+) -> dict[str, Any]:
+    """A client entry authenticating with ``private_key_jwt`` (RFC 7523) with this key.
+
+    The IdP gets only the public JWK; ``kid`` defaults to the key's RFC 7638 thumbprint,
+    which is also what sign_client_assertion() puts in the header when not told otherwise.
+    """
+    jwk = _public_jwk(private_key)
+    jwk |= {"use": "sig", "kid": kid or _thumbprint(jwk)}
+    return {
+        "client_id": client_id,
+        "token_endpoint_auth_method": "private_key_jwt",
+        "jwks": {"keys": [jwk]},
+        "scope": scope,
+    }
+
+
+def sign_client_assertion(
+    client_id: str,
+    private_key: PrivateKey,
+    audience: str | Sequence[str],
+    *,
+    kid: str | None = None,
+    expires_in: int = 60,
+    issued_at: int | None = None,
+    jti: str | None = None,
+) -> str:
+    """An RFC 7523 client assertion (iss = sub = client_id), RS256 or ES256 by key type.
+
+    The knobs exist so tests can build bad assertions (expired, replayed, wrong aud).
+    """
+    import jwt
+
+    jwk = _public_jwk(private_key)
+    now = int(time.time()) if issued_at is None else issued_at
+    claims = {
+        "iss": client_id,
+        "sub": client_id,
+        "aud": audience if isinstance(audience, str) else list(audience),
+        "iat": now,
+        "exp": now + expires_in,
+        "jti": jti or uuid.uuid4().hex,
+    }
+    headers = {"kid": kid or _thumbprint(jwk)}
+    return jwt.encode(claims, private_key, algorithm=jwk["alg"], headers=headers)
+
+
 def _json_object(data: bytes | str) -> dict[str, Any]:
     value = json.loads(data)
     if not isinstance(value, dict):
@@ -101,7 +203,7 @@ class IdentityProvider:
 
     def __init__(
         self,
-        clients: Sequence[Mapping[str, str]] | None = None,
+        clients: Sequence[Mapping[str, Any]] | None = None,
         resources: Mapping[str, Mapping[str, Any]] | None = None,
         default_resource: str | None = ORDERS_API,
         signing_algs: Sequence[str] = SIGNING_ALGS,
@@ -266,34 +368,63 @@ class IdentityProvider:
         """The configured secret of one of this IdP's clients."""
         for client in self.clients:
             if client["client_id"] == client_id:
-                return client["client_secret"]
+                if "client_secret" not in client:
+                    raise KeyError(f"client {client_id!r} has no secret")
+                return str(client["client_secret"])
         raise KeyError(client_id)
 
     def token_response(
         self,
         client_id: str,
-        client_secret: str,
+        client_secret: str | None = None,
         scope: str | None = None,
         resource: str | None = None,
         auth: str = "client_secret_basic",
+        *,
+        private_key: PrivateKey | None = None,
+        kid: str | None = None,
+        client_assertion: str | None = None,
+        audience: str | None = None,
     ) -> dict[str, Any]:
-        """The full token endpoint response for a client credentials grant."""
+        """The full token endpoint response for a client credentials grant.
+
+        ``auth="private_key_jwt"`` sends ``client_assertion`` as given, or one signed with
+        ``private_key`` (and ``kid``) for this IdP's token endpoint. ``audience`` is sent
+        as a form parameter, as Auth0-style clients do.
+        """
+        if not self.token_endpoint:
+            raise IdentityProviderError("the identity provider is not started")
         form = {"grant_type": "client_credentials"}
         if scope is not None:
             form["scope"] = scope
         if resource is not None:
             form["resource"] = resource
+        if audience is not None:
+            form["audience"] = audience
         headers = {"content-type": "application/x-www-form-urlencoded"}
+        if auth in ("client_secret_basic", "client_secret_post") and client_secret is None:
+            raise ValueError(f"{auth} needs a client_secret")
         if auth == "client_secret_basic":
+            assert client_secret is not None
             # RFC 6749 section 2.3.1: form-encode both parts before base64.
             pair = f"{urllib.parse.quote_plus(client_id)}:{urllib.parse.quote_plus(client_secret)}"
             headers["authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
         elif auth == "client_secret_post":
+            assert client_secret is not None
             form |= {"client_id": client_id, "client_secret": client_secret}
+        elif auth == "private_key_jwt":
+            if client_assertion is None:
+                if private_key is None:
+                    raise ValueError("private_key_jwt needs a private_key or a client_assertion")
+                client_assertion = sign_client_assertion(
+                    client_id, private_key, self.token_endpoint, kid=kid
+                )
+            form |= {
+                "client_assertion_type": JWT_BEARER_ASSERTION,
+                "client_assertion": client_assertion,
+            }
         else:
             raise ValueError(f"unsupported client authentication {auth!r}")
-        if not self.token_endpoint:
-            raise IdentityProviderError("the identity provider is not started")
         request = urllib.request.Request(
             self.token_endpoint,
             data=urllib.parse.urlencode(form).encode(),
@@ -309,13 +440,28 @@ class IdentityProvider:
     def token(
         self,
         client_id: str,
-        client_secret: str,
+        client_secret: str | None = None,
         scope: str | None = None,
         resource: str | None = None,
         auth: str = "client_secret_basic",
+        *,
+        private_key: PrivateKey | None = None,
+        kid: str | None = None,
+        client_assertion: str | None = None,
+        audience: str | None = None,
     ) -> str:
-        """An access token (a JWT) from the client credentials grant."""
-        body = self.token_response(client_id, client_secret, scope, resource, auth)
+        """An access token (a JWT) from the client credentials grant (see token_response)."""
+        body = self.token_response(
+            client_id,
+            client_secret,
+            scope,
+            resource,
+            auth,
+            private_key=private_key,
+            kid=kid,
+            client_assertion=client_assertion,
+            audience=audience,
+        )
         token = body.get("access_token")
         if not isinstance(token, str):
             raise IdentityProviderError(f"token response without access_token: {body}")
@@ -335,4 +481,55 @@ class IdentityProvider:
         return {str(k): int(v) for k, v in raw.items()}
 
     def reset_stats(self) -> None:
+        """Zero the counters and empty the token log."""
         self._request("POST", "/__test/reset-stats", b"{}")
+
+    def set_fault(
+        self,
+        status: int | None = None,
+        count: int | None = None,
+        retry_after: str | int | None = None,
+        body: str | None = None,
+        content_type: str | None = None,
+        delay_ms: int = 0,
+    ) -> None:
+        """Make the next ``count`` token requests (all, if None) fail instead of reaching
+        the provider.
+
+        With ``status``, they get that status, ``body`` as is (default empty; its
+        content type defaults to application/json) and ``Retry-After: retry_after``.
+        ``delay_ms`` holds each answer back that long; with a delay and no status, the
+        requests reach the provider late. Faulted requests still count in stats() and
+        appear in token_log(). Replaces any earlier fault.
+        """
+        fields: dict[str, Any] = {
+            "status": status,
+            "count": count,
+            "retry_after": retry_after,
+            "body": body,
+            "content_type": content_type,
+        }
+        fault = {key: value for key, value in fields.items() if value is not None}
+        if delay_ms:
+            fault["delay_ms"] = delay_ms
+        if not fault:
+            raise ValueError("a fault needs a status or a delay_ms; use clear_faults() to clear")
+        self._request("POST", "/__test/faults", json.dumps(fault).encode())
+
+    def clear_faults(self) -> None:
+        """Token requests reach the provider again."""
+        self._request("POST", "/__test/faults", b"{}")
+
+    def token_log(self) -> list[dict[str, Any]]:
+        """Every POST /token since start or reset_stats(), oldest first.
+
+        Each entry: ``client_id`` (from the Basic header, the body or the assertion's sub),
+        ``auth_method`` (``client_secret_basic``, ``client_secret_post``,
+        ``private_key_jwt``, ``client_secret_jwt`` or ``none``), ``status`` (the HTTP
+        status sent, None while pending), and the ``scope``, ``resource`` and
+        ``audience`` form parameters (None when absent, a list when repeated).
+        """
+        entries = json.loads(self._request("GET", "/__test/token-log"))
+        if not isinstance(entries, list):
+            raise IdentityProviderError(f"expected a list, got: {entries!r}")
+        return [dict(entry) for entry in entries]
