@@ -21,6 +21,7 @@ from authorizer.errors import ConfigError
 DEFAULT_MAX_AGE = 300.0
 CODE_ROOT = Path(os.environ.get("LAMBDA_TASK_ROOT") or Path(__file__).resolve().parents[1])
 
+
 def load_text(text: str) -> AuthorizerConfig:
     return validate(parse_document(text))
 

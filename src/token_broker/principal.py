@@ -73,8 +73,11 @@ def parse_caller(arn: str) -> Caller:
         if kind != "assumed-role" or not _NAME.fullmatch(role) or not _NAME.fullmatch(session):
             raise PrincipalError("the caller is not an assumed role or an IAM user")
         return Caller(Principal(partition, account, "role", role), session)
-    principal = parse_grant_principal(arn)
-    if principal.kind != "user":
+    try:
+        principal = parse_grant_principal(arn)
+    except PrincipalError:
+        principal = None
+    if principal is None or principal.kind != "user":
         # Requests are signed by sessions, never by a role ARN itself.
         raise PrincipalError("the caller is not an assumed role or an IAM user")
     return Caller(principal, None)
