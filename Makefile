@@ -40,7 +40,7 @@ test: $(VENV)/.installed idp lint typecheck template
 	$(PY) -m pytest -q
 
 bench: $(VENV)/.installed idp
-	$(PY) tools/bench.py
+	$(PY) tools/bench.py; a=$$?; $(PY) tools/bench_broker.py; b=$$?; exit $$((a | b))
 
 clean:
 	rm -rf $(VENV) tests/idp/node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis
