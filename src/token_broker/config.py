@@ -106,7 +106,7 @@ def _client(name: object, raw: object) -> ClientConfig:
         raise ConfigError(f"{where} must be a mapping")
     unknown = set(raw) - _CLIENT_KEYS
     if unknown:
-        raise ConfigError(f"{where}: unknown keys {sorted(unknown)}")
+        raise ConfigError(f"{where}: unknown keys {sorted(map(str, unknown))}")
     secret = _optional_str(raw, "secret", where)
     if secret is None:
         raise ConfigError(f"{where}.secret must name the Secrets Manager secret")
@@ -134,13 +134,13 @@ def _grant(raw: object, n: int, clients: Mapping[str, ClientConfig]) -> Grant:
         raise ConfigError(f"{where} must be a mapping with principal, client and scopes")
     unknown = set(raw) - _GRANT_KEYS
     if unknown:
-        raise ConfigError(f"{where}: unknown keys {sorted(unknown)}")
+        raise ConfigError(f"{where}: unknown keys {sorted(map(str, unknown))}")
     try:
         principal = parse_grant_principal(str(raw.get("principal", "")))
     except PrincipalError as e:
         raise ConfigError(f"{where}.principal: {e}") from e
     client = raw.get("client")
-    if client not in clients:
+    if not isinstance(client, str) or client not in clients:
         raise ConfigError(f"{where}.client {client!r} is not one of the clients")
     scopes = raw.get("scopes")
     if (
@@ -149,7 +149,7 @@ def _grant(raw: object, n: int, clients: Mapping[str, ClientConfig]) -> Grant:
         or not all(isinstance(s, str) and SCOPE_TOKEN.fullmatch(s) for s in scopes)
     ):
         raise ConfigError(f"{where}.scopes must be a non-empty list of OAuth scope tokens")
-    return Grant(principal, cast(str, client), frozenset(scopes))
+    return Grant(principal, client, frozenset(scopes))
 
 
 def validate(doc: object) -> BrokerConfig:
@@ -159,7 +159,7 @@ def validate(doc: object) -> BrokerConfig:
     problems: list[str] = []
     unknown = set(doc) - _TOP_KEYS
     if unknown:
-        problems.append(f"unknown top-level keys {sorted(unknown)}")
+        problems.append(f"unknown top-level keys {sorted(map(str, unknown))}")
     raw_clients = doc.get("clients")
     if not isinstance(raw_clients, Mapping) or not raw_clients:
         problems.append("'clients' must be a non-empty mapping")

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 _ARN = re.compile(
-    r"arn:(?P<partition>aws[a-z-]*):(?P<service>iam|sts)::(?P<account>\d{12}):(?P<resource>.+)"
+    r"arn:(?P<partition>aws[a-z-]*):(?P<service>iam|sts)::(?P<account>\d{12}):(?P<resource>.+)",
+    re.ASCII,
 )
 # IAM names: letters, digits and +=,.@_- (role 64, user 64, session 64 characters).
 _NAME = re.compile(r"[\w+=,.@-]{1,64}", re.ASCII)

@@ -41,10 +41,12 @@ class TokenCache:
         self._guard = threading.Lock()
 
     def lookup(self, key: CacheKey, min_remaining: float) -> CachedToken | None:
-        token = self._tokens.get(key)
-        if token is None or token.expires_at - self._clock() < min_remaining:
-            return None
-        return token
+        with self._guard:
+            token = self._tokens.get(key)
+            if token is None or token.expires_at - self._clock() < min_remaining:
+                return None
+            self._tokens.move_to_end(key)  # recently used: evicted last
+            return token
 
     def store(self, key: CacheKey, token: CachedToken) -> None:
         with self._guard:

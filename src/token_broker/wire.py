@@ -48,19 +48,41 @@ def parse_body(body: str | None, *, base64_encoded: bool, content_type: str | No
 
 
 def _decode(body: str, base64_encoded: bool) -> str:
-    if len(body) > MAX_BODY_BYTES * (2 if base64_encoded else 1):
-        raise InvalidRequest(f"the body is over {MAX_BODY_BYTES} bytes")
+    too_big = InvalidRequest(f"the body is over {MAX_BODY_BYTES} bytes")
     if not base64_encoded:
+        # A character is at least one byte: the cheap check first, then the real size.
+        if (
+            len(body) > MAX_BODY_BYTES
+            or len(body.encode("utf-8", "surrogatepass")) > MAX_BODY_BYTES
+        ):
+            raise too_big
         return body
+    if len(body) > 4 * -(-MAX_BODY_BYTES // 3):  # the base64 length of MAX_BODY_BYTES
+        raise too_big
     try:
-        return base64.b64decode(body, validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError) as e:
+        data = base64.b64decode(body, validate=True)
+    except binascii.Error as e:
         raise InvalidRequest("the body is not valid base64-encoded UTF-8") from e
+    if len(data) > MAX_BODY_BYTES:
+        raise too_big
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise InvalidRequest("the body is not valid base64-encoded UTF-8") from e
+
+
+def _unique_fields(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    doc: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in doc and key in _FIELDS:
+            raise InvalidRequest(f"{key} is given more than once")
+        doc[key] = value
+    return doc
 
 
 def _json_fields(raw: str) -> dict[str, Any]:
     try:
-        doc = json.loads(raw)
+        doc = json.loads(raw, object_pairs_hook=_unique_fields)
     except ValueError as e:
         raise InvalidRequest("the body is not valid JSON") from e
     if not isinstance(doc, dict):
