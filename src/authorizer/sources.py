@@ -19,6 +19,7 @@ from authorizer.config import AuthorizerConfig, parse_document, validate
 from authorizer.errors import ConfigError
 
 DEFAULT_MAX_AGE = 300.0
+UNAVAILABLE_RETRY_SECONDS = 5.0  # SSM unreachable before any good load: ask again soon
 CODE_ROOT = Path(os.environ.get("LAMBDA_TASK_ROOT") or Path(__file__).resolve().parents[1])
 
 
@@ -70,7 +71,7 @@ class DocumentSource[T]:
 
     def get(self) -> T:
         first = self._config is None and self._error is None
-        if first or (self._parameter and self._clock() - self._loaded_at >= self._max_age()):
+        if first or (self._parameter and self._clock() - self._loaded_at >= self._reload_after()):
             self._load()
         if self._error is not None:
             raise self._error
@@ -86,6 +87,13 @@ class DocumentSource[T]:
             return max(0.0, float(self._env.get(f"{self.prefix}_MAX_AGE", DEFAULT_MAX_AGE)))
         except ValueError:
             return DEFAULT_MAX_AGE
+
+    def _reload_after(self) -> float:
+        """The max age; but SSM is asked again soon when it failed before any good load."""
+        never_loaded = self._config is None and getattr(self._error, "reason", "") == (
+            "config_unavailable"
+        )
+        return min(UNAVAILABLE_RETRY_SECONDS, self._max_age()) if never_loaded else self._max_age()
 
     def _fail(self, message: str, reason: str = "config_invalid") -> Exception:
         return self.error(message, reason=reason)  # type: ignore[call-arg]

@@ -622,3 +622,28 @@ def test_any_document_is_a_config_or_a_list_of_problems(doc: object) -> None:
         assert all(isinstance(p, str) and p for p in outcome.problems)
     else:
         assert all(g.client in outcome.clients for g in outcome.grants)
+
+
+class RecoveringSsm(ThrottledSsm):
+    """Throttles the first call only."""
+
+    def get_parameter(self, **kwargs: Any) -> dict[str, Any]:
+        self.calls += 1
+        if self.calls == 1:
+            error = {"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}
+            raise ClientError(error, "GetParameter")  # type: ignore[arg-type]
+        return {"Parameter": {"Name": kwargs["Name"], "Value": self.document}}
+
+
+def test_ssm_unreachable_at_first_load_is_asked_again_within_seconds() -> None:
+    ssm, clock = RecoveringSsm(json.dumps(GOOD)), Clock()
+    source = BrokerConfigSource({"BROKER_CONFIG_PARAMETER": PARAMETER}, ssm_client=ssm, clock=clock)
+    with pytest.raises(ConfigError, match="ThrottlingException"):
+        source.get()
+    clock.now += 1
+    with pytest.raises(ConfigError, match="ThrottlingException"):
+        source.get()  # not yet: no request storm against a throttling SSM
+    assert ssm.calls == 1
+    clock.now += 5
+    assert source.get().min_remaining_seconds == GOOD.get("min_remaining_seconds", 60)
+    assert ssm.calls == 2
