@@ -1,5 +1,5 @@
 # scopegate: the README's commands.
-#   make demo   run scopegate's authorizer locally against the test identity provider
+#   make demo   run scopegate locally: the authorizer and the token broker against the test IdP
 #   make test   the full test suite (lint, types, template, unit, integration)
 #   make bench  speed figures (ratios measured within one run)
 

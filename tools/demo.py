@@ -1,10 +1,12 @@
-"""`make demo`: run scopegate's authorizer locally against the real test identity provider.
+"""`make demo`: run scopegate locally against the real test identity provider.
 
 Starts the test IdP (tests/idp, oidc-provider) on 127.0.0.1, configures the authorizer from
 tools/demo-config.yaml for that issuer, gets access tokens for several clients, sends
 authorizer events of every API type (built from events/*.json) to
-``authorizer.handler.lambda_handler`` and prints what API Gateway would answer. Every row
-carries the expected outcome, so the demo is also a smoke check: it exits 1 on a mismatch.
+``authorizer.handler.lambda_handler`` and prints what API Gateway would answer. Then the
+token broker (tools/demo_broker.py): ECS tasks get tokens through SigV4, and those tokens
+go through the authorizer. Every row carries the expected outcome, so the demo is also a
+smoke check: it exits 1 on a mismatch.
 
     PYTHONPATH=src:. python tools/demo.py [--verbose]
 """
@@ -19,10 +21,12 @@ import os
 import sys
 import time
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
+import demo_broker
 import yaml
 
 from tests.support.iam import iam_allows
@@ -41,6 +45,8 @@ EVENT_FILES = {
 }
 CLIENTS = ("reader", "writer", "partial-admin", "admin", "ws")
 ALLOW, DENY, UNAUTH = "200 allow", "403 deny", "401 Unauthorized"
+HEAD = ("API", "client", "request", "outcome", "principalId", "check")
+BROKER_API = "REST REQUEST"  # how tasks present the broker's tokens to the API
 
 # (API type, client or bad token, "METHOD /path" or "$connect", expected outcome)
 REQUESTS: list[tuple[str, str, str, str]] = [
@@ -79,6 +85,8 @@ CACHE_REUSES = [("GET /orders/7", ALLOW)] + [
 
 @dataclass
 class Row:
+    """One authorizer request and its outcome."""
+
     api: str
     client: str
     request: str
@@ -152,8 +160,16 @@ def configure(issuer: str, verbose: bool) -> None:
         warnings.filterwarnings("ignore", module="aws_lambda_powertools")
 
 
-def print_table(title: str, rows: list[Row]) -> None:
-    head = ("API", "client", "request", "outcome", "principalId", "check")
+class TableRow(Protocol):
+    """What print_table and the final verdict need of a row (a Row or a demo_broker.Step)."""
+
+    @property
+    def ok(self) -> bool: ...
+    @property
+    def cells(self) -> tuple[str, ...]: ...
+
+
+def print_table(title: str, head: tuple[str, ...], rows: Sequence[TableRow]) -> None:
     cells = [r.cells for r in rows]
     widths = [max(len(c[i]) for c in [head, *cells]) for i in range(len(head))]
     print(f"\n{title}")
@@ -161,11 +177,24 @@ def print_table(title: str, rows: list[Row]) -> None:
         print("  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip())
 
 
-def run(idp: IdentityProvider, verbose: bool) -> list[Row]:
-    configure(idp.issuer, verbose)
+def decide(api: str, token: str | None, request: str, verbose: bool) -> tuple[Any, str, str]:
+    """(response, outcome, principalId) of one authorizer invocation; never raises."""
     from authorizer.decision import Unauthorized  # after configure(): env read on import
     from authorizer.handler import lambda_handler
 
+    quiet = contextlib.nullcontext() if verbose else contextlib.redirect_stdout(io.StringIO())
+    try:
+        with quiet:  # EMF metric prints only: the logger keeps the real stdout
+            response = lambda_handler(build_event(api, token, request), None)
+        return response, *judge(api, request, response)
+    except Unauthorized as e:  # API Gateway answers 401 only for exactly this message
+        return {}, UNAUTH if str(e) == "Unauthorized" else f"raised {e!r}", "-"
+    except Exception as e:  # noqa: BLE001 - a crash is a failed row, not a crashed demo
+        return {}, f"error: {e!r}", "-"
+
+
+def run(idp: IdentityProvider, verbose: bool) -> list[Row]:
+    configure(idp.issuer, verbose)
     scopes = {c["client_id"]: c["scope"] for c in default_clients()}
     tokens: dict[str, str | None] = {
         c: idp.token(c, idp.client_secret(c), scope=scopes[c]) for c in CLIENTS
@@ -177,20 +206,11 @@ def run(idp: IdentityProvider, verbose: bool) -> list[Row]:
     rows: list[Row] = []
     cached: dict[str, Any] | None = None
     for api, client, request, expected in REQUESTS:
-        quiet = contextlib.nullcontext() if verbose else contextlib.redirect_stdout(io.StringIO())
-        try:
-            with quiet:  # EMF metric prints only: the logger keeps the real stdout
-                response = lambda_handler(build_event(api, tokens[client], request), None)
-            outcome, principal = judge(api, request, response)
-        except Unauthorized as e:  # API Gateway answers 401 only for exactly this message
-            outcome = UNAUTH if str(e) == "Unauthorized" else f"raised {e!r}"
-            response, principal = {}, "-"
-        except Exception as e:  # noqa: BLE001 - a crash is a failed row, not a crashed demo
-            response, outcome, principal = {}, f"error: {e!r}", "-"
+        response, outcome, principal = decide(api, tokens[client], request, verbose)
         rows.append(Row(api, client, request, expected, outcome, principal))
         if (api, client, request) == ("REST TOKEN", "reader", CACHED_FOR):
             cached = response
-    print_table("Requests (API Gateway's answer for each authorizer response)", rows)
+    print_table("Requests (API Gateway's answer for each authorizer response)", HEAD, rows)
 
     assert cached is not None
     assert "policyDocument" in cached
@@ -198,7 +218,8 @@ def run(idp: IdentityProvider, verbose: bool) -> list[Row]:
         Row("REST TOKEN", "reader", r, expected, *judge("REST TOKEN", r, cached))
         for r, expected in CACHE_REUSES
     ]
-    print_table(f"Cache safety: the reader's policy from {CACHED_FOR}, reused for", cache_rows)
+    title = f"Cache safety: the reader's policy from {CACHED_FOR}, reused for"
+    print_table(title, HEAD, cache_rows)
     if verbose:
         print(json.dumps(cached["policyDocument"], indent=2))
     return rows + cache_rows
@@ -212,7 +233,10 @@ def main() -> int:
     idp = IdentityProvider(default_clients()).start()
     try:
         print(f"test identity provider: {idp.issuer} (audience {ORDERS_API})")
-        rows = run(idp, args.verbose)
+        rows: list[TableRow] = [*run(idp, args.verbose)]
+        steps = demo_broker.run(idp, lambda t, r: decide(BROKER_API, t, r, args.verbose)[1:])
+        print_table(demo_broker.TITLE, demo_broker.HEAD, steps)
+        rows += steps
     finally:
         idp.stop()
     failed = [r for r in rows if not r.ok]

@@ -602,3 +602,12 @@ def test_a_hanging_idp_is_503_within_the_time_budget(faulty: Any) -> None:
     answer = call(state, rest_event(WORKER, ""))
     assert (answer.status, answer.error) == (503, "temporarily_unavailable")
     assert time.monotonic() - started < 2.0  # two 0.5 s attempts and the jitter
+
+
+@pytest.mark.parametrize("name", ["broker-token-rest.json", "broker-token-function-url.json"])
+def test_sample_events_get_tokens(broker: Callable[..., Any], name: str) -> None:
+    from pathlib import Path
+
+    event = json.loads((Path(__file__).parents[2] / "events" / name).read_text(encoding="utf-8"))
+    answer = call(broker(), event)
+    assert (answer.status, answer.body.get("scope")) == (200, "orders:read")
