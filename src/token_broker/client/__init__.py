@@ -14,32 +14,34 @@ JSON); on failure it prints ``error: description`` to stderr and exits 1 (2 for 
 
 from __future__ import annotations
 
-import argparse
-import functools
 import hashlib
-import http.client
 import ipaddress
 import json
 import math
 import os
 import re
 import ssl
-import sys
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple
 from urllib.parse import urlencode, urlsplit
 
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.exceptions import BotoCoreError
 
+from token_broker.client.transport import (
+    MAX_RESPONSE_BYTES,
+    HttpResponse,
+    Transport,
+    http_post,
+)
+
 URL_ENV = "SCOPEGATE_BROKER_URL"
 REGION_ENVS = ("AWS_REGION", "AWS_DEFAULT_REGION")
-MAX_RESPONSE_BYTES = 256 * 1024
 USER_AGENT = "scopegate-broker-client/0.1"
 
 # Hosts that name their region; the service is what SigV4 signs for.
@@ -108,49 +110,6 @@ class Token:
             f"Token(token_type={self.token_type!r}, scope={self.scope!r}, "
             f"expires_at={self.expires_at!r})"
         )
-
-
-@dataclass(frozen=True, slots=True)
-class HttpResponse:
-    status: int
-    headers: Mapping[str, str]  # names in lower case
-    body: bytes
-
-
-class Transport(Protocol):
-    def __call__(
-        self, url: str, headers: Mapping[str, str], body: bytes, timeout: float
-    ) -> HttpResponse:
-        """POST ``body`` to ``url`` with exactly ``headers``; raise OSError if unreachable."""
-        ...
-
-
-def http_post(url: str, headers: Mapping[str, str], body: bytes, timeout: float) -> HttpResponse:
-    """The default transport: one ``http.client`` connection per request, no redirects."""
-    parts = urlsplit(url)
-    conn: http.client.HTTPConnection
-    if parts.scheme == "https":
-        conn = http.client.HTTPSConnection(
-            parts.hostname or "", parts.port, timeout=timeout, context=_tls_context()
-        )
-    else:
-        conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=timeout)
-    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    try:
-        conn.request("POST", target, body=body, headers=dict(headers))
-        response = conn.getresponse()
-        data = response.read(MAX_RESPONSE_BYTES + 1)
-        answer = {name.lower(): value for name, value in response.getheaders()}
-        return HttpResponse(response.status, answer, data)
-    except http.client.HTTPException as e:
-        raise OSError(f"{type(e).__name__}: {e}") from e
-    finally:
-        conn.close()
-
-
-@functools.cache
-def _tls_context() -> ssl.SSLContext:
-    return ssl.create_default_context()  # loading the CA bundle is slow: do it once
 
 
 class _DefaultCredentials:
@@ -501,49 +460,6 @@ def _describe(error: OSError) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m token_broker.client``: 0 with the token printed, 1 refused, 2 usage."""
-    parser = argparse.ArgumentParser(
-        prog="python -m token_broker.client",
-        description="Ask the scopegate broker for an access token, signed with this "
-        "machine's AWS credentials (the default chain: environment, profile, task role).",
-    )
-    parser.add_argument("url", nargs="?", help=f"the broker's /token URL (default: ${URL_ENV})")
-    parser.add_argument("--scope", help="space separated scopes (default: all granted)")
-    parser.add_argument("--client", help="the upstream client, when you have several grants")
-    parser.add_argument("--resource", help="RFC 8707 resource (must match the client's)")
-    parser.add_argument("--audience", help="audience (must match the client's)")
-    parser.add_argument("--region", help="AWS region, when the URL's host does not name one")
-    parser.add_argument("--json", action="store_true", help="print the whole answer as JSON")
-    try:
-        args = parser.parse_args(argv)
-        url = args.url or os.environ.get(URL_ENV)
-        if not url:
-            parser.error(f"no broker URL: pass one or set {URL_ENV}")
-        try:
-            broker = BrokerClient(url, region=args.region)
-            _scope_list(args.scope)
-        except ValueError as e:
-            parser.error(str(e))
-    except SystemExit as e:  # argparse has printed the usage already
-        return e.code if isinstance(e.code, int) else 2
-    try:
-        token = broker.get_token_response(
-            args.scope, client=args.client, resource=args.resource, audience=args.audience
-        )
-    except BrokerClientError as e:
-        print(f"{e.error}: {e.description}", file=sys.stderr)
-        return 1
-    if args.json:
-        answer = {
-            "access_token": token.access_token,
-            "token_type": token.token_type,
-            "expires_in": max(0, round(token.expires_at - time.time())),
-            "scope": token.scope,
-        }
-        print(json.dumps(answer))
-    else:
-        print(token.access_token)
-    return 0
+    from token_broker.client.cli import run  # argparse is for the command line only
 
-
-if __name__ == "__main__":
-    sys.exit(main())
+    return run(argv)
