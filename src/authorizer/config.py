@@ -83,7 +83,11 @@ def check_url(url: object, what: str) -> str:
     """``https`` only, except on loopback hosts (tests and the local stack)."""
     if not isinstance(url, str) or not url:
         raise ConfigError(f"{what} must be a non-empty URL string")
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError as e:
+        raise ConfigError(f"{what} {url!r} is not a valid URL") from e
     if not parts.hostname:
         raise ConfigError(f"{what} {url!r} is not an absolute URL")
     if parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS):

@@ -15,11 +15,14 @@ from dataclasses import dataclass
 from typing import Literal
 
 from token_broker.credentials import Credentials
-from token_broker.errors import InvalidClient, UpstreamError
+from token_broker.errors import InvalidClient, Unavailable, UpstreamError
 from token_broker.grants import Issue
 from token_broker.secret_store import SecretStore
 from token_broker.token_cache import CachedToken, CacheKey, TokenCache
 from token_broker.upstream import IdpClient, UpstreamToken
+
+# Reading the other staged secret version and asking again needs this much of the budget.
+FALLBACK_BUDGET_SECONDS = 4.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +70,13 @@ class Broker:
         try:
             answer = self._request(issue, credentials, deadline)
         except InvalidClient:
+            if self._clock() > deadline - FALLBACK_BUDGET_SECONDS:
+                raise Unavailable(
+                    f"no time left to retry client {issue.client.name!r} with another secret "
+                    "version",
+                    retry_after=1,
+                    reason="deadline",
+                ) from None
             alternate = self.secrets.alternate(secret, credentials)
             if alternate is None:
                 raise

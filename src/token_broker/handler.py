@@ -55,7 +55,7 @@ class Runtime:
 
     def current(self) -> tuple[BrokerConfig, Broker]:
         config = self.source.get()
-        if self.broker is None or config is not self.config:
+        if self.broker is None or config != self.config:  # SSM re-reads build equal copies
             # A new document may change clients; tokens cached for the old one are dropped.
             self.config = config
             self.broker = Broker(

@@ -34,6 +34,7 @@ UNAVAILABLE_RETRY_AFTER = 2  # seconds, when a failing IdP does not say
 RATE_LIMITED_RETRY_AFTER = 5
 MAX_RETRY_AFTER = 3600
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+MAX_LIFETIME = 366 * 86400  # an expires_in beyond a year is nonsense, not a lifetime
 DISCOVERY_PATH = "/.well-known/openid-configuration"
 # RFC 6749 section 5.2 allows these characters in `error`; anything else is not echoed.
 _ERROR_CODE = re.compile(r"[\x20-\x21\x23-\x5b\x5d-\x7e]{1,64}")
@@ -216,8 +217,10 @@ def _token(client: ClientConfig, status: int, body: bytes, now: float) -> Upstre
     if not isinstance(token_type, str) or token_type.lower() != "bearer":
         raise _malformed(client, "a token_type other than Bearer")
     expires_in = doc["expires_in"] if "expires_in" in doc else _jwt_lifetime(token, now)
-    if isinstance(expires_in, bool) or not isinstance(expires_in, int) or expires_in <= 0:
+    if isinstance(expires_in, bool) or not isinstance(expires_in, int):
         raise _malformed(client, "no expires_in that is a positive integer")
+    if not 0 < expires_in <= MAX_LIFETIME:
+        raise _malformed(client, "no expires_in that is a positive integer up to a year")
     scope = doc.get("scope")
     if scope is not None and not isinstance(scope, str):
         raise _malformed(client, "a scope that is not a string")

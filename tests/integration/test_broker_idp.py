@@ -32,6 +32,7 @@ from tests.support.broker import (
     url_event,
 )
 from tests.support.idp import ORDERS_API, IdentityProvider
+from token_broker.handler import handle
 
 ORDERS_SECRET = "scopegate/orders-api"
 ADMIN_SECRET = "scopegate/admin-api"
@@ -611,3 +612,66 @@ def test_sample_events_get_tokens(broker: Callable[..., Any], name: str) -> None
     event = json.loads((Path(__file__).parents[2] / "events" / name).read_text(encoding="utf-8"))
     answer = call(broker(), event)
     assert (answer.status, answer.body.get("scope")) == (200, "orders:read")
+
+
+@pytest.mark.parametrize(
+    "endpoint", ["http://127.0.0.1:99999/token", "https://[::1/token", "https://idp.example.com:x/"]
+)
+def test_an_unusable_token_endpoint_is_a_config_error_not_a_crash(
+    idp: IdentityProvider, secrets: Any, endpoint: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    seed(idp, secrets)
+    doc = broker_doc(idp)
+    doc["clients"]["orders-api"]["token_endpoint"] = endpoint
+    with caplog.at_level(logging.INFO):
+        answers = [call(runtime(doc, secrets), rest_event(WORKER, "")) for _ in range(2)]
+    assert {(a.status, a.error) for a in answers} == {(500, "server_error")}
+    assert "not a valid URL" in answers[0].body["error_description"]
+    assert not any(r.exc_info for r in caplog.records)
+
+
+def test_a_lifetime_beyond_a_year_is_upstream_error(faulty: Any) -> None:
+    private, state = faulty
+    body = '{"access_token": "x", "token_type": "Bearer", "expires_in": 1' + "0" * 400 + "}"
+    private.set_fault(status=200, count=1, body=body)
+    answer = call(state, rest_event(WORKER, ""))
+    assert (answer.status, answer.error) == (502, "upstream_error")
+
+
+def test_an_ssm_reread_of_the_same_document_keeps_the_token_cache(
+    idp: IdentityProvider, secrets: Any
+) -> None:
+    seed(idp, secrets)
+    with mock_aws():
+        ssm = boto3.client("ssm", region_name="us-east-1")
+        ssm.put_parameter(Name="/sg/broker", Value=json.dumps(broker_doc(idp)), Type="String")
+        from token_broker.config import BrokerConfigSource
+        from token_broker.handler import Runtime
+        from token_broker.secret_store import SecretStore
+        from token_broker.upstream import IdpClient
+
+        env = {"BROKER_CONFIG_PARAMETER": "/sg/broker", "BROKER_CONFIG_MAX_AGE": "0"}
+        state = Runtime(BrokerConfigSource(env, ssm_client=ssm), SecretStore(secrets), IdpClient())
+        idp.reset_stats()
+        answers = [call(state, rest_event(WORKER, "")) for _ in range(5)]
+    assert {a.status for a in answers} == {200}
+    assert idp.stats()["token_requests"] == 1
+
+
+def test_no_fallback_is_started_without_time_left_for_it(faulty: Any, secrets: Any) -> None:
+    private, state = faulty
+    right = {"client_id": "writer", "client_secret": private.client_secret("writer")}
+    put_secret(secrets, ORDERS_SECRET, {"client_id": "writer", "client_secret": "retired"})
+    secrets.put_secret_value(
+        SecretId=ORDERS_SECRET, SecretString=json.dumps(right), VersionStages=["AWSPENDING"]
+    )
+    private.set_fault(delay_ms=300, count=1)  # then the real answer: invalid_client
+
+    class AlmostOutOfTime:
+        def get_remaining_time_in_millis(self) -> int:
+            return 4700  # 4.2 s of budget: under 4 s remain after the slow refusal
+
+    response = handle(state, rest_event(WORKER, ""), AlmostOutOfTime())
+    assert response["statusCode"] == 503
+    assert json.loads(response["body"])["error"] == "temporarily_unavailable"
+    assert private.stats()["token_requests"] == 1
