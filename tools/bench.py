@@ -432,6 +432,22 @@ def render(figures: list[Figure]) -> str:
     return "\n".join(lines)
 
 
+def finish(figures: list[Any], started: float, json_path: str | None) -> int:
+    """Print the verdict and the figures as one JSON line (and to ``json_path``); exit code."""
+    failed = [f.name.strip() for f in figures if f.passed is False]
+    elapsed = time.perf_counter() - started
+    print(f"{'FAIL: ' + ', '.join(failed) if failed else 'all targets met'} ({elapsed:.0f} s)")
+    report = {
+        "figures": [f.as_json() for f in figures],
+        "ok": not failed,
+        "seconds": round(elapsed, 1),
+    }
+    if json_path:
+        Path(json_path).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(report, separators=(",", ":"), ensure_ascii=False))
+    return 1 if failed else 0
+
+
 def progress(text: str) -> None:
     print(f"# {text}", file=sys.stderr, flush=True)
 
@@ -666,18 +682,7 @@ def main() -> int:
         f"in-process: fastest of {ROUNDS} batches each, floor batches interleaved; "
         f"cold: medians of {COLD_RUNS} wall times (spawn to exit) each"
     )
-    failed = [f.name.strip() for f in figures if f.passed is False]
-    elapsed = time.perf_counter() - started
-    print(f"{'FAIL: ' + ', '.join(failed) if failed else 'all targets met'} ({elapsed:.0f} s)")
-    report = {
-        "figures": [f.as_json() for f in figures],
-        "ok": not failed,
-        "seconds": round(elapsed, 1),
-    }
-    if args.json:
-        Path(args.json).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    print(json.dumps(report, separators=(",", ":"), ensure_ascii=False))
-    return 1 if failed else 0
+    return finish(figures, started, args.json)
 
 
 if __name__ == "__main__":

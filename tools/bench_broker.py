@@ -280,18 +280,7 @@ def main() -> int:
 
     print(render(rows))
     print(f"timings: fastest of {ROUNDS} batches each, floor batches interleaved")
-    failed = [r.name.strip() for r in rows if r.passed is False]
-    elapsed = time.perf_counter() - started
-    print(f"{'FAIL: ' + ', '.join(failed) if failed else 'all targets met'} ({elapsed:.0f} s)")
-    report = {
-        "figures": [r.as_json() for r in rows],
-        "ok": not failed,
-        "seconds": round(elapsed, 1),
-    }
-    if args.json:
-        Path(args.json).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    print(json.dumps(report, separators=(",", ":"), ensure_ascii=False))
-    return 1 if failed else 0
+    return bench.finish(rows, started, args.json)
 
 
 if __name__ == "__main__":
