@@ -64,6 +64,7 @@ class DocumentSource[T]:
         self._clock = clock
         self._config: T | None = None
         self._error: Exception | None = None
+        self._text: str | None = None  # the document behind ``_config``
         self._loaded_at = 0.0
 
     def parse(self, text: str) -> T:
@@ -101,7 +102,10 @@ class DocumentSource[T]:
     def _load(self) -> None:
         self._loaded_at = self._clock()
         try:
-            config = self._read()
+            text = self._read_text()
+            if self._config is not None and text == self._text:
+                return  # unchanged: the same config object, so caches built on it stay
+            config = self.parse(text)
         except _Unavailable as e:
             if self._config is None:
                 self._error = self._fail(str(e), "config_unavailable")
@@ -110,9 +114,9 @@ class DocumentSource[T]:
             self._config = None
             self._error = e if isinstance(e, self.error) else self._fail(str(e))
             return
-        self._config, self._error = config, None
+        self._config, self._error, self._text = config, None, text
 
-    def _read(self) -> T:
+    def _read_text(self) -> str:
         names = [f"{self.prefix}{suffix}" for suffix in ("", "_FILE", "_PARAMETER")]
         chosen = [name for name in names if self._env.get(name)]
         if len(chosen) > 1:
@@ -121,10 +125,10 @@ class DocumentSource[T]:
             raise self._fail(f"no configuration: set {', '.join(names[:2])} or {names[2]}")
         value = self._env[chosen[0]]
         if chosen[0] == names[0]:
-            return self.parse(value)
+            return value
         if chosen[0] == names[1]:
-            return self.parse(read_file(value))
-        return self.parse(self._fetch_parameter(value))
+            return read_file(value)
+        return self._fetch_parameter(value)
 
     def _fetch_parameter(self, name: str) -> str:
         if self._ssm is None:

@@ -55,8 +55,8 @@ class Runtime:
 
     def current(self) -> tuple[BrokerConfig, Broker]:
         config = self.source.get()
-        if self.broker is None or config != self.config:  # SSM re-reads build equal copies
-            # A new document may change clients; tokens cached for the old one are dropped.
+        if self.broker is None or config is not self.config:
+            # A changed document may change clients; tokens cached for the old one go.
             self.config = config
             self.broker = Broker(
                 self.secrets, self.idp, min_remaining=config.min_remaining_seconds, clock=self.clock

@@ -126,6 +126,25 @@ class Clock:
 
 
 @mock_aws
+def test_an_unchanged_ssm_document_keeps_its_config_object() -> None:
+    """Caches built on the config (keys, the broker's tokens) survive a re-read."""
+    ssm = boto3.client("ssm", region_name="us-east-1")
+    ssm.put_parameter(Name="/scopegate/authorizer", Value=json.dumps(GOOD), Type="String")
+    clock = Clock()
+    env = {"AUTHORIZER_CONFIG_PARAMETER": "/scopegate/authorizer"}
+    source = ConfigSource(env, ssm_client=ssm, clock=clock)
+    first = source.get()
+    clock.now += 301
+    assert source.get() is first
+    changed = {**GOOD, "routes": [*ROUTES, {"route": "POST /orders", "scopes": ["w"]}]}
+    ssm.put_parameter(
+        Name="/scopegate/authorizer", Value=json.dumps(changed), Type="String", Overwrite=True
+    )
+    clock.now += 301
+    assert source.get() is not first
+
+
+@mock_aws
 def test_ssm_source_is_reread_after_max_age_and_survives_an_outage() -> None:
     ssm = boto3.client("ssm", region_name="us-east-1")
     ssm.put_parameter(Name="/scopegate/authorizer", Value=json.dumps(GOOD), Type="String")
