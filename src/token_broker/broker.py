@@ -4,7 +4,9 @@ A cached token with at least ``min_remaining_seconds`` left is served without to
 Secrets Manager or the identity provider (so it keeps being served while either is down).
 On a miss one request per key fetches, under the key's single-flight lock. When the
 identity provider answers ``invalid_client`` (a rotation in progress), the other staged
-version of the secret is tried once, and remembered if it works.
+version of the secret is tried once, and remembered if it works. When no other version
+is staged yet (a one-secret provider such as Auth0 has replaced the secret a moment
+before rotation stages the new one), the broker looks once more after ``SETTLE_SECONDS``.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from token_broker.upstream import IdpClient, UpstreamToken
 
 # Reading the other staged secret version and asking again needs this much of the budget.
 FALLBACK_BUDGET_SECONDS = 4.0
+# How long to wait for a rotation to stage the new version before looking again.
+SETTLE_SECONDS = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,12 +45,14 @@ class Broker:
         min_remaining: int,
         cache: TokenCache | None = None,
         clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.secrets = secrets
         self.idp = idp
         self.min_remaining = min_remaining
         self.cache = cache or TokenCache(clock)
         self._clock = clock
+        self._sleep = sleep
 
     def issue(self, issue: Issue, deadline: float) -> Issued:
         client = issue.client
@@ -70,7 +76,8 @@ class Broker:
         try:
             answer = self._request(issue, credentials, deadline)
         except InvalidClient:
-            if self._clock() > deadline - FALLBACK_BUDGET_SECONDS:
+            spare = deadline - FALLBACK_BUDGET_SECONDS - self._clock()
+            if spare < 0:
                 raise Unavailable(
                     f"no time left to retry client {issue.client.name!r} with another secret "
                     "version",
@@ -78,6 +85,9 @@ class Broker:
                     reason="deadline",
                 ) from None
             alternate = self.secrets.alternate(secret, credentials)
+            if alternate is None and spare > SETTLE_SECONDS:
+                self._sleep(SETTLE_SECONDS)
+                alternate = self.secrets.alternate(secret, credentials)
             if alternate is None:
                 raise
             sent_at = self._clock()

@@ -92,6 +92,8 @@ class SecretStore:
                 f"Secrets Manager is unavailable: {code}", reason="secrets_unavailable"
             ) from e
         text = answer.get("SecretString")
+        if missing_ok and text is None:
+            return None  # a rotation has begun but createSecret has not staged a value yet
         if not isinstance(text, str):
             raise ConfigError(f"secret {secret_id!r} has no SecretString", reason="secret_invalid")
         return parse_secret(text, secret=secret_id, version_id=str(answer.get("VersionId", "")))

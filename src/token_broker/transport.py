@@ -48,14 +48,20 @@ class HttpTransport:
         self, url: str, body: bytes, headers: Mapping[str, str], timeout: float
     ) -> Response:
         form = {"Content-Type": "application/x-www-form-urlencoded", **headers}
-        return self._send("POST", url, body, form, timeout)
+        return self.send("POST", url, body, form, timeout)
 
     def get(self, url: str, timeout: float) -> Response:
-        return self._send("GET", url, None, {}, timeout)
+        return self.send("GET", url, None, {}, timeout)
 
-    def _send(
-        self, method: str, url: str, body: bytes | None, headers: dict[str, str], timeout: float
+    def send(
+        self,
+        method: str,
+        url: str,
+        body: bytes | None,
+        headers: Mapping[str, str],
+        timeout: float,
     ) -> Response:
+        """Any method; the rotation adapters' management APIs need JSON, PUT and DELETE."""
         parts = urlsplit(url)
         conn: http.client.HTTPConnection
         if parts.scheme == "https":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -378,6 +379,28 @@ def test_invalid_client_rereads_awscurrent_when_nothing_is_pending(
     )
     answer = call(state, rest_event(WORKER, ""))
     assert answer.status == 200
+
+
+def test_invalid_client_waits_once_for_a_version_being_staged(
+    idp: IdentityProvider, secrets: Any
+) -> None:
+    """A one-secret provider (Auth0) has replaced the secret; rotation stages it 0.2 s later."""
+    put_secret(secrets, ORDERS_SECRET, {"client_id": "writer", "client_secret": "replaced"})
+    right = {"client_id": "writer", "client_secret": idp.client_secret("writer")}
+    state = runtime(broker_doc(idp), secrets)
+    state.secrets.current(ORDERS_SECRET)  # the broker holds the replaced secret
+    staging = threading.Timer(
+        0.2,
+        lambda: secrets.put_secret_value(
+            SecretId=ORDERS_SECRET, SecretString=json.dumps(right), VersionStages=["AWSPENDING"]
+        ),
+    )
+    staging.start()
+    try:
+        answer = call(state, rest_event(WORKER, "scope=orders:read"))
+    finally:
+        staging.join()
+    assert answer.status == 200, answer.body
 
 
 def test_invalid_client_with_no_other_version_is_upstream_error_after_one_try(
