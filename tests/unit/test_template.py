@@ -1,8 +1,9 @@
 """template.yaml and events/ as users and API Gateway see them.
 
 The template is read with a YAML loader that turns CloudFormation short-form tags into
-their long form, and a small resolver evaluates the few intrinsic functions it uses, so
-the tests can state what a deployment with given parameters receives.
+their long form, and a small resolver expands its Fn::ForEach loops and evaluates the few
+intrinsic functions it uses, so the tests can state what a deployment with given
+parameters receives.
 """
 
 from __future__ import annotations
@@ -96,6 +97,30 @@ _PSEUDO = {
 }
 
 
+_FOR_EACH = "Fn::ForEach::"
+
+
+def _substitute(node: Any, identifier: str, value: str) -> Any:
+    """A Fn::ForEach fragment for one collection value, as AWS::LanguageExtensions makes it.
+
+    `${Identifier}` becomes the value, `&{Identifier}` the value's letters and digits only
+    (for logical ids), and `{"Ref": Identifier}` the value itself.
+    """
+    if isinstance(node, str):
+        alphanumeric = re.sub(r"[^0-9A-Za-z]", "", value)
+        return node.replace(f"${{{identifier}}}", value).replace(f"&{{{identifier}}}", alphanumeric)
+    if isinstance(node, list):
+        return [_substitute(item, identifier, value) for item in node]
+    if isinstance(node, Mapping):
+        if dict(node) == {"Ref": identifier}:
+            return value
+        return {
+            _substitute(key, identifier, value): _substitute(item, identifier, value)
+            for key, item in node.items()
+        }
+    return node
+
+
 class _Resolver:
     """Evaluates the template for one set of parameter values, as CloudFormation would."""
 
@@ -107,6 +132,24 @@ class _Resolver:
         unknown = set(overrides) - set(self.params)
         assert not unknown, f"not template parameters: {unknown}"
         self.params.update(overrides)
+        self.resources = self._expand(template["Resources"])
+
+    def _expand(self, section: Mapping[str, Any]) -> dict[str, Any]:
+        """The section with its Fn::ForEach loops unrolled for these parameter values."""
+        expanded: dict[str, Any] = {}
+        for key, value in section.items():
+            if not key.startswith(_FOR_EACH):
+                expanded[key] = value
+                continue
+            identifier, collection, fragment = value
+            items = self.resolve(collection)
+            assert isinstance(items, list), f"{key} must loop over a list"
+            for item in items:
+                for name, resource in _substitute(fragment, identifier, str(item)).items():
+                    assert re.fullmatch(r"[A-Za-z0-9]{1,255}", name), f"bad logical id {name!r}"
+                    assert name not in expanded, f"{key} makes {name} twice"
+                    expanded[name] = resource
+        return expanded
 
     def condition(self, name: str) -> bool:
         return bool(self.resolve(self.template["Conditions"][name]))
@@ -120,7 +163,7 @@ class _Resolver:
             if self.template["Parameters"][name]["Type"] == "CommaDelimitedList":
                 return self.params[name].split(",")
             return self.params[name]
-        assert name in self.template["Resources"], f"Ref to unknown {name}"
+        assert name in self.resources, f"Ref to unknown {name}"
         return f"<{name}>"
 
     def _sub(self, text: str) -> str:
@@ -199,6 +242,17 @@ def _deployed_environment(
     environment = resolver.resolve(merged)
     assert isinstance(environment, dict)
     return environment
+
+
+def _deployed_resources(template: Mapping[str, Any], **params: str) -> dict[str, Any]:
+    """The resources a deployment creates: loops unrolled, conditions applied, resolved."""
+    resolver = _Resolver(template, params)
+    deployed: dict[str, Any] = {}
+    for name, resource in resolver.resources.items():
+        if "Condition" in resource and not resolver.condition(resource["Condition"]):
+            continue
+        deployed[name] = resolver.resolve(resource)
+    return deployed
 
 
 def _deployed_statements(
@@ -385,13 +439,14 @@ def test_log_level_choices(template: dict[str, Any]) -> None:
 def test_log_group_keeps_logs_for_the_chosen_retention(template: dict[str, Any]) -> None:
     log_groups = {
         name: resource
-        for name, resource in template["Resources"].items()
+        for name, resource in _Resolver(template, {}).resources.items()
         if resource["Type"] == "AWS::Logs::LogGroup"
     }
-    assert sorted(log_groups) == ["AuthorizerLogGroup", "BrokerLogGroup"]
+    assert sorted(log_groups) == ["AuthorizerLogGroup", "BrokerLogGroup", "RotationLogGroup"]
     for function, group, name in (
         ("AuthorizerFunction", "AuthorizerLogGroup", "authorizer"),
         ("BrokerFunction", "BrokerLogGroup", "broker"),
+        ("RotationFunction", "RotationLogGroup", "rotation"),
     ):
         properties = log_groups[group]["Properties"]
         assert properties["RetentionInDays"] == {"Ref": "LogRetentionDays"}
@@ -554,7 +609,8 @@ SECRET_B = "arn:aws:secretsmanager:us-east-1:123456789012:secret:scopegate/billi
 
 
 def _resource(template: Mapping[str, Any], name: str, **params: str) -> Any:
-    return _Resolver(template, params).resolve(template["Resources"][name]["Properties"])
+    resolver = _Resolver(template, params)
+    return resolver.resolve(resolver.resources[name]["Properties"])
 
 
 def test_broker_function_runs_the_broker_handler_on_python313_arm64(
@@ -669,3 +725,323 @@ def test_task_policy_allows_post_token_on_this_broker_only(template: dict[str, A
     assert outputs["BrokerTokenUrl"]["Value"] == (
         "https://<BrokerApi>.execute-api.us-east-1.amazonaws.com/<BrokerStage>/token"
     )
+
+
+# --- secret rotation -----------------------------------------------------------------
+
+MANAGEMENT_SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:scopegate/okta-??????"
+USER_POOL = "arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_AbCdEfGhI"
+KMS_KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+ROTATION_SECRET_ACTIONS = [
+    "secretsmanager:DescribeSecret",
+    "secretsmanager:GetSecretValue",
+    "secretsmanager:PutSecretValue",
+    "secretsmanager:UpdateSecretVersionStage",
+]
+COGNITO_SECRET_ACTIONS = [
+    "cognito-idp:AddUserPoolClientSecret",
+    "cognito-idp:ListUserPoolClientSecrets",
+    "cognito-idp:DeleteUserPoolClientSecret",
+]
+ROTATION_PARAMETERS = (
+    "RotationSchedule",
+    "RotationRevokeAtFinish",
+    "RotationManagementSecretArns",
+    "RotationCognitoUserPoolArns",
+)
+
+
+def _rotation_schedules(template: Mapping[str, Any], **params: str) -> dict[str, Any]:
+    return {
+        name: resource
+        for name, resource in _deployed_resources(template, **params).items()
+        if resource["Type"] == "AWS::SecretsManager::RotationSchedule"
+    }
+
+
+def test_language_extensions_run_before_the_sam_transform(template: dict[str, Any]) -> None:
+    # Fn::ForEach needs AWS::LanguageExtensions, and it must expand before SAM translates.
+    assert template["Transform"] == ["AWS::LanguageExtensions", "AWS::Serverless-2016-10-31"]
+
+
+def test_rotation_function_runs_the_rotation_handler_on_python313_arm64(
+    template: dict[str, Any],
+) -> None:
+    assert _function_property(template, "Handler", "RotationFunction") == (
+        "token_broker.rotation.lambda_handler"
+    )
+    assert _function_property(template, "Runtime", "RotationFunction") == "python3.13"
+    assert _function_property(template, "Architectures", "RotationFunction") == ["arm64"]
+    assert _function_property(template, "CodeUri", "RotationFunction") == "src/"
+    assert _function_property(template, "Tracing", "RotationFunction") == "Active"
+    # testSecret retries the new secret's grant for up to 60 s; the rest is the IdP calls.
+    assert _function_property(template, "Timeout", "RotationFunction") == 120
+
+
+def test_rotation_function_environment(template: dict[str, Any]) -> None:
+    environment = _deployed_environment(template, "RotationFunction", LogLevel="DEBUG")
+    assert environment == {
+        "POWERTOOLS_SERVICE_NAME": "scopegate-rotation",
+        "POWERTOOLS_LOG_LEVEL": "DEBUG",
+        "POWERTOOLS_METRICS_NAMESPACE": "scopegate",
+        "ROTATION_REVOKE_AT_FINISH": "false",
+    }
+
+
+@pytest.mark.parametrize("revoke", ["false", "true"])
+def test_rotation_revokes_at_finish_only_when_asked(template: dict[str, Any], revoke: str) -> None:
+    environment = _deployed_environment(template, "RotationFunction", RotationRevokeAtFinish=revoke)
+    assert environment["ROTATION_REVOKE_AT_FINISH"] == revoke
+
+
+def test_rotation_keeps_the_previous_secret_by_default(template: dict[str, Any]) -> None:
+    spec = template["Parameters"]["RotationRevokeAtFinish"]
+    assert spec["Default"] == "false"
+    assert spec["AllowedValues"] == ["false", "true"]
+
+
+def test_rotation_function_reads_the_broker_config_like_the_broker(
+    template: dict[str, Any],
+) -> None:
+    inline = _deployed_environment(template, "RotationFunction", BrokerConfig="{}")
+    assert inline["BROKER_CONFIG"] == "{}"
+    assert "BROKER_CONFIG_PARAMETER" not in inline
+    assert "BROKER_CONFIG_MAX_AGE" not in inline
+    ssm = _deployed_environment(
+        template, "RotationFunction", BrokerConfigParameter="/sg/broker", BrokerConfigMaxAge="60"
+    )
+    assert ssm["BROKER_CONFIG_PARAMETER"] == "/sg/broker"
+    assert ssm["BROKER_CONFIG_MAX_AGE"] == "60"
+    assert "BROKER_CONFIG" not in ssm
+    assert _deployed_statements(
+        template, "RotationFunction", BrokerConfigParameter="/sg/broker"
+    ) == _deployed_statements(template, "BrokerFunction", BrokerConfigParameter="/sg/broker")
+
+
+def test_rotation_function_gets_nothing_by_default(template: dict[str, Any]) -> None:
+    assert _deployed_statements(template, "RotationFunction") == []
+
+
+def test_rotation_function_permissions_are_exactly_the_scoped_ones(
+    template: dict[str, Any],
+) -> None:
+    statements = _deployed_statements(
+        template,
+        "RotationFunction",
+        BrokerSecretArns=f"{SECRET_A},{SECRET_B}",
+        RotationManagementSecretArns=MANAGEMENT_SECRET,
+        BrokerSecretsKmsKeyArn=KMS_KEY,
+        BrokerConfigParameter="sg/broker",
+        RotationCognitoUserPoolArns=USER_POOL,
+    )
+    assert statements == [
+        {
+            "Sid": "RotateClientSecrets",
+            "Effect": "Allow",
+            "Action": ROTATION_SECRET_ACTIONS,
+            "Resource": [SECRET_A, SECRET_B],
+        },
+        {
+            "Sid": "ReadIdentityProviderManagementCredentials",
+            "Effect": "Allow",
+            "Action": "secretsmanager:GetSecretValue",
+            "Resource": [MANAGEMENT_SECRET],
+        },
+        {
+            "Sid": "EncryptAndDecryptClientSecretsThroughSecretsManager",
+            "Effect": "Allow",
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+            "Resource": KMS_KEY,
+            "Condition": {
+                "StringEquals": {"kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"}
+            },
+        },
+        {
+            "Sid": "ReadBrokerConfigParameter",
+            "Effect": "Allow",
+            "Action": "ssm:GetParameter",
+            "Resource": "arn:aws:ssm:us-east-1:123456789012:parameter/sg/broker",
+        },
+        {
+            "Sid": "RotateCognitoAppClientSecrets",
+            "Effect": "Allow",
+            "Action": COGNITO_SECRET_ACTIONS,
+            "Resource": [USER_POOL],
+        },
+    ]
+
+
+def test_rotation_without_cognito_pools_gets_no_cognito_action(template: dict[str, Any]) -> None:
+    statements = _deployed_statements(
+        template,
+        "RotationFunction",
+        BrokerSecretArns=SECRET_A,
+        RotationManagementSecretArns=MANAGEMENT_SECRET,
+    )
+    assert [statement["Sid"] for statement in statements] == [
+        "RotateClientSecrets",
+        "ReadIdentityProviderManagementCredentials",
+    ]
+    actions = [action for s in statements for action in _action_strings(s["Action"])]
+    assert not [action for action in actions if action.startswith("cognito-idp:")]
+
+
+def test_management_secrets_are_only_read(template: dict[str, Any]) -> None:
+    statements = _deployed_statements(
+        template,
+        "RotationFunction",
+        BrokerSecretArns=SECRET_A,
+        RotationManagementSecretArns=MANAGEMENT_SECRET,
+    )
+    on_management = [s for s in statements if MANAGEMENT_SECRET in _walk(s["Resource"])]
+    assert len(on_management) == 1
+    assert on_management[0]["Action"] == "secretsmanager:GetSecretValue"
+    # ...and the write actions reach the broker's client secrets only.
+    (writer,) = [s for s in statements if "secretsmanager:PutSecretValue" in s["Action"]]
+    assert writer["Resource"] == [SECRET_A]
+
+
+def test_cognito_pools_alone_grant_only_the_cognito_secret_actions(
+    template: dict[str, Any],
+) -> None:
+    pools = f"{USER_POOL},{USER_POOL.replace('AbCdEfGhI', 'ZyXwVuT')}"
+    statements = _deployed_statements(
+        template, "RotationFunction", RotationCognitoUserPoolArns=pools
+    )
+    assert statements == [
+        {
+            "Sid": "RotateCognitoAppClientSecrets",
+            "Effect": "Allow",
+            "Action": COGNITO_SECRET_ACTIONS,
+            "Resource": pools.split(","),
+        }
+    ]
+
+
+def test_only_this_accounts_secrets_manager_may_invoke_the_rotation_function(
+    template: dict[str, Any],
+) -> None:
+    permission = _deployed_resources(template)["RotationInvokePermission"]
+    assert permission["Type"] == "AWS::Lambda::Permission"
+    assert permission["Properties"] == {
+        "FunctionName": "<RotationFunction.Arn>",
+        "Action": "lambda:InvokeFunction",
+        "Principal": "secretsmanager.amazonaws.com",
+        "SourceAccount": "123456789012",
+    }
+
+
+def test_one_rotation_schedule_per_broker_secret(template: dict[str, Any]) -> None:
+    schedules = _rotation_schedules(
+        template, BrokerSecretArns=f"{SECRET_A},{SECRET_B}", RotationSchedule="rate(30 days)"
+    )
+    assert len(schedules) == 2
+    by_secret = {schedule["Properties"]["SecretId"]: schedule for schedule in schedules.values()}
+    # The -?????? IAM wildcard is cut off: Secrets Manager finds the secret by partial ARN.
+    assert sorted(by_secret) == sorted([SECRET_A, SECRET_B.removesuffix("-??????")])
+    for schedule in schedules.values():
+        assert schedule["DependsOn"] == "RotationInvokePermission"
+        assert schedule["Properties"] == {
+            "SecretId": schedule["Properties"]["SecretId"],
+            "RotationLambdaARN": "<RotationFunction.Arn>",
+            "RotationRules": {"ScheduleExpression": "rate(30 days)"},
+            "RotateImmediatelyOnUpdate": False,
+        }
+
+
+def test_rotation_schedule_ids_follow_the_secret_not_its_position(
+    template: dict[str, Any],
+) -> None:
+    forward = _rotation_schedules(
+        template, BrokerSecretArns=f"{SECRET_A},{SECRET_B}", RotationSchedule="rate(1 day)"
+    )
+    backward = _rotation_schedules(
+        template, BrokerSecretArns=f"{SECRET_B},{SECRET_A}", RotationSchedule="rate(1 day)"
+    )
+    assert forward == backward
+    # The logical id is the secret ARN's letters and digits.
+    letters_and_digits = re.sub(r"[^0-9A-Za-z]", "", SECRET_A)
+    assert letters_and_digits == (
+        "arnawssecretsmanageruseast1123456789012secretscopegateordersapiAbC123"
+    )
+    assert f"RotationSchedule{letters_and_digits}" in forward
+
+
+def test_a_cron_schedule_is_passed_as_given(template: dict[str, Any]) -> None:
+    cron = "cron(0 4 1 * ? *)"
+    (schedule,) = _rotation_schedules(
+        template, BrokerSecretArns=SECRET_A, RotationSchedule=cron
+    ).values()
+    assert schedule["Properties"]["SecretId"] == SECRET_A
+    assert schedule["Properties"]["RotationRules"] == {"ScheduleExpression": cron}
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"BrokerSecretArns": f"{SECRET_A},{SECRET_B}"},
+        {"RotationSchedule": "rate(30 days)"},
+        {},
+    ],
+    ids=["no-schedule", "no-secrets", "defaults"],
+)
+def test_no_rotation_schedule_without_a_schedule_and_secrets(
+    template: dict[str, Any], params: dict[str, str]
+) -> None:
+    assert _rotation_schedules(template, **params) == {}
+    # The function, its log group and the invoke permission are there all the same.
+    deployed = _deployed_resources(template, **params)
+    assert {"RotationFunction", "RotationLogGroup", "RotationInvokePermission"} <= set(deployed)
+
+
+@pytest.mark.parametrize(
+    ("expression", "valid"),
+    [
+        ("", True),
+        ("rate(30 days)", True),
+        ("rate(1 day)", True),
+        ("rate(12 hours)", True),
+        ("cron(0 4 1 * ? *)", True),
+        ("rate(0 days)", False),
+        ("rate(30 minutes)", False),
+        ("30 days", False),
+        ("cron()", False),
+        ("rate(30 days) ", False),
+    ],
+)
+def test_rotation_schedule_pattern(template: dict[str, Any], expression: str, valid: bool) -> None:
+    pattern = template["Parameters"]["RotationSchedule"]["AllowedPattern"]
+    assert (re.fullmatch(pattern, expression) is not None) is valid
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "valid"),
+    [
+        ("RotationCognitoUserPoolArns", "", True),
+        ("RotationCognitoUserPoolArns", USER_POOL, True),
+        ("RotationCognitoUserPoolArns", "us-east-1_AbCdEfGhI", False),
+        ("RotationManagementSecretArns", "", True),
+        ("RotationManagementSecretArns", MANAGEMENT_SECRET, True),
+        ("RotationManagementSecretArns", "scopegate/okta-mgmt", False),
+    ],
+)
+def test_rotation_arn_list_patterns(
+    template: dict[str, Any], name: str, value: str, valid: bool
+) -> None:
+    # CloudFormation matches a CommaDelimitedList's pattern against each item.
+    pattern = template["Parameters"][name]["AllowedPattern"]
+    assert (re.fullmatch(pattern, value) is not None) is valid
+
+
+def test_rotation_parameters_have_their_own_console_group(template: dict[str, Any]) -> None:
+    interface = template["Metadata"]["AWS::CloudFormation::Interface"]
+    (group,) = [g for g in interface["ParameterGroups"] if "rotation" in g["Label"]["default"]]
+    assert group["Parameters"] == list(ROTATION_PARAMETERS)
+    for name in ROTATION_PARAMETERS:
+        assert interface["ParameterLabels"][name]["default"], name
+
+
+def test_rotation_function_arn_is_an_output(template: dict[str, Any]) -> None:
+    output = template["Outputs"]["RotationFunctionArn"]
+    assert output["Value"] == {"Fn::GetAtt": ["RotationFunction", "Arn"]}
+    assert "rotate-secret" in output["Description"]
