@@ -10,6 +10,25 @@ Standard library only, except the ``private_key_jwt`` helpers (cryptography, PyJ
 
 Test-only controls: ``set_fault()`` makes the token endpoint fail or stall, and
 ``token_log()`` shows what each token request really carried (never a secret).
+
+Secret rotation: every ``client_secret_basic`` / ``client_secret_post`` client holds a list
+of secrets (at first its configured one, id ``initial``), changed through provider-shaped
+admin APIs on the issuer: Okta (``/api/v1/apps/{appId}/credentials/secrets``, header
+``Authorization: SSWS`` + ``OKTA_API_TOKEN``), Microsoft Graph for Entra ID
+(``/v1.0/applications(appId='...')``, ``addPassword`` / ``removePassword``), Keycloak
+(``/admin/realms/{KEYCLOAK_REALM}/clients``, ``client-secret``, ``client-secret/rotated``) and
+Auth0 (``/api/v2/clients/{id}``, ``rotate-secret``). The last three want a bearer access
+token of this IdP carrying ``MANAGEMENT_SCOPE``, which a ``management_client()`` gets from
+the token endpoint. The token endpoint accepts any live secret of a client's list, also
+under the providers' own token paths (``/oauth/token``,
+``/realms/{KEYCLOAK_REALM}/protocol/openid-connect/token``, ``/{tenant}/oauth2/v2.0/token``;
+on the Entra and Auth0 ones a scope ending in ``/.default`` means ``MANAGEMENT_SCOPE``, on
+the Auth0 and Keycloak ones a request without scope gets the client's registered scope).
+``secrets()`` shows a list (hashes only), ``set_secret_propagation()`` delays new secrets
+as Auth0 may, ``reset_secrets()`` restores the configured ones; see tests/idp/server.js.
+
+    with IdentityProvider([*default_clients(), management_client()]) as idp:
+        admin = idp.token("admin-api", MANAGEMENT_SECRET, scope=MANAGEMENT_SCOPE)
 """
 
 from __future__ import annotations
@@ -45,6 +64,12 @@ SERVER_JS = IDP_DIR / "server.js"
 ORDERS_API = "api://orders"
 JWT_BEARER_ASSERTION = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 ALL_SCOPES = "orders:read orders:write admin ops ws:connect"
+# The admin APIs' permission (Graph, Keycloak, Auth0), granted on the default resource.
+MANAGEMENT_SCOPE = "manage:clients"
+# The Okta admin API's SSWS token and the Keycloak realm (IdentityProvider's defaults).
+OKTA_API_TOKEN = "sg-test-okta-api-token-000000000000"
+KEYCLOAK_REALM = "scopegate"
+MANAGEMENT_SECRET = "sg-test-admin-api-Vd3kP9sW6yB2"
 SIGNING_ALGS = ("RS256", "ES256", "PS256", "EdDSA")
 
 # No proxy for loopback, whatever the environment says.
@@ -100,8 +125,25 @@ def default_clients() -> list[dict[str, str]]:
 
 
 def default_resources(alg: str = "RS256", ttl: int = 300) -> dict[str, dict[str, Any]]:
-    """The orders API as the only resource server."""
-    return {ORDERS_API: {"scope": ALL_SCOPES, "ttl": ttl, "alg": alg}}
+    """The orders API as the only resource server (also granting MANAGEMENT_SCOPE)."""
+    return {ORDERS_API: {"scope": f"{ALL_SCOPES} {MANAGEMENT_SCOPE}", "ttl": ttl, "alg": alg}}
+
+
+def management_client(
+    client_id: str = "admin-api",
+    secret: str = MANAGEMENT_SECRET,
+    auth: str = "client_secret_basic",
+) -> dict[str, str]:
+    """A client whose tokens (scope MANAGEMENT_SCOPE) may call the admin APIs; ``auth`` is
+    its token endpoint auth method, ``client_secret_basic`` or ``client_secret_post``."""
+    if auth not in ("client_secret_basic", "client_secret_post"):
+        raise ValueError(f"a management client authenticates with a secret, not {auth!r}")
+    return {
+        "client_id": client_id,
+        "client_secret": secret,
+        "scope": MANAGEMENT_SCOPE,
+        "token_endpoint_auth_method": auth,
+    }
 
 
 def _b64url_uint(value: int, length: int | None = None) -> str:
@@ -209,14 +251,24 @@ class IdentityProvider:
         signing_algs: Sequence[str] = SIGNING_ALGS,
         port: int = 0,
         start_timeout: float = 20.0,
+        *,
+        okta_api_token: str = OKTA_API_TOKEN,
+        management_scope: str = MANAGEMENT_SCOPE,
+        keycloak_realm: str = KEYCLOAK_REALM,
     ) -> None:
         self.clients = [dict(c) for c in (clients if clients is not None else default_clients())]
+        self.okta_api_token = okta_api_token
+        self.management_scope = management_scope
+        self.keycloak_realm = keycloak_realm
         self.config: dict[str, Any] = {
             "port": port,
             "clients": self.clients,
             "resources": {k: dict(v) for k, v in (resources or default_resources()).items()},
             "default_resource": default_resource,
             "signing_algs": list(signing_algs),
+            "okta_api_token": okta_api_token,
+            "management_scope": management_scope,
+            "keycloak_realm": keycloak_realm,
         }
         self.start_timeout = start_timeout
         self.issuer = ""
@@ -365,7 +417,7 @@ class IdentityProvider:
         return _json_object(self._request("GET", self.jwks_uri))
 
     def client_secret(self, client_id: str) -> str:
-        """The configured secret of one of this IdP's clients."""
+        """The configured secret of one of this IdP's clients (whatever rotated since)."""
         for client in self.clients:
             if client["client_id"] == client_id:
                 if "client_secret" not in client:
@@ -533,3 +585,28 @@ class IdentityProvider:
         if not isinstance(entries, list):
             raise IdentityProviderError(f"expected a list, got: {entries!r}")
         return [dict(entry) for entry in entries]
+
+    def secrets(self, client_id: str) -> list[dict[str, Any]]:
+        """A client's secret list, oldest first, as the token endpoint sees it now.
+
+        Each entry: ``id`` (``initial`` for the configured secret), ``status`` (``ACTIVE``
+        or ``INACTIVE``), ``created`` and ``expires`` (ISO 8601 UTC, ``expires`` None when
+        never) and ``sha256``, the hex SHA-256 of the value (never the value itself).
+        """
+        path = "/__test/secrets/" + urllib.parse.quote(client_id, safe="")
+        entries = json.loads(self._request("GET", path))
+        if not isinstance(entries, list):
+            raise IdentityProviderError(f"expected a list, got: {entries!r}")
+        return [dict(entry) for entry in entries]
+
+    def set_secret_propagation(self, delay_ms: int) -> None:
+        """Secrets created from now on work at the token endpoint only ``delay_ms`` after
+        their creation (Auth0 documents up to 30 s); 0 makes them work at once."""
+        if delay_ms < 0:
+            raise ValueError("delay_ms must be >= 0")
+        body = json.dumps({"delay_ms": delay_ms}).encode()
+        self._request("POST", "/__test/secret-propagation", body)
+
+    def reset_secrets(self) -> None:
+        """Every client holds only its configured secret again; no propagation delay."""
+        self._request("POST", "/__test/reset-secrets", b"{}")
