@@ -5,8 +5,8 @@ provider for the new secret and stages it as ``AWSPENDING`` in the same step (a 
 that only existed at the provider would be lost if the step stopped in between; re-running
 cleans such a leftover up, see ``providers.base``). ``set_secret`` then checks that the
 provider really holds the pending secret; ``test_secret`` proves it with a client
-credentials grant; ``finish_secret`` makes it current and, only if asked to, revokes the
-previous one. Until the next rotation the previous secret stays live wherever the
+credentials grant; ``finish_secret`` makes it current and, only if asked to, revokes every
+other secret of the client. Until the next rotation the previous secret stays live wherever the
 provider allows two, so broker instances still holding it keep working.
 """
 
@@ -66,28 +66,18 @@ def finish_secret(
         versions.clear_pending(token)
         done.append("cleared AWSPENDING")
     if revoke_previous:
-        done.append(_revoke_previous(versions, token, stages, current_version, provider_for))
+        done.append(_revoke_others(versions, token, provider_for))
     return ", ".join(done) or "already current"
 
 
-def _revoke_previous(
-    versions: SecretVersions,
-    token: str,
-    stages: dict[str, list[str]],
-    current_version: str | None,
-    provider_for: ProviderFor,
-) -> str:
-    previous_version = current_version if current_version != token else None
-    if previous_version is None:  # a re-run: the step already moved AWSCURRENT
-        previous_version = next((v for v, s in stages.items() if "AWSPREVIOUS" in s), None)
-    if previous_version is None:
-        return "no previous version to revoke"
-    previous = versions.version(previous_version)
+def _revoke_others(versions: SecretVersions, token: str, provider_for: ProviderFor) -> str:
+    """Leave the new secret the only live one (the previous may predate any secret_id)."""
     new = versions.version(token)
-    if previous.secret_id is None or previous.secret_id == new.secret_id:
-        return "previous secret unknown at the provider: not revoked"
-    provider_for(new).revoke(previous.secret_id)
-    return f"revoked {previous.secret_id}"
+    provider = provider_for(new)
+    others = [s.id for s in provider.live() if s.id != new.secret_id]
+    for other in others:
+        provider.revoke(other)
+    return f"revoked {', '.join(others)}" if others else "nothing else live to revoke"
 
 
 def _pending(versions: SecretVersions, token: str) -> RotatedSecret:
