@@ -155,3 +155,44 @@ def test_a_malformed_user_pool_id_is_a_config_error() -> None:
     broken = RotatedSecret(dict(secret("s-1").value, user_pool_id="nopool"), "x")
     with pytest.raises(RotationConfigError, match="user_pool_id"):
         cognito_provider(broken, object())
+
+
+@pytest.mark.parametrize(
+    ("provider", "management"),
+    [
+        ("okta", {"org_url": "http://acme.okta.com", "api_token": "t"}),
+        ("okta", {"org_url": "acme.okta.com", "api_token": "t"}),
+        ("keycloak", {"base_url": "http://sso.acme.com", "realm": "r", "client_id": "c",
+                      "client_secret": "s"}),
+        ("auth0", {"domain": "acme.auth0.com", "token_url": "http://acme.auth0.com/oauth/token",
+                   "client_id": "c", "client_secret": "s"}),
+        ("entra", {"tenant_id": "t", "client_id": "c", "client_secret": "s",
+                   "graph_url": "http://graph.microsoft.com/v1.0"}),
+    ],
+)  # fmt: skip
+def test_management_credentials_never_go_to_a_plain_http_or_relative_url(
+    provider: str, management: dict[str, str]
+) -> None:
+    from token_broker.rotation.providers import provider_for
+
+    rotated = RotatedSecret(
+        {"client_id": "app", "client_secret": "x" * 30, "provider": provider,
+         "management_secret": "admin"},
+        "scopegate/app",
+    )  # fmt: skip
+    with pytest.raises(RotationConfigError, match=r"https|absolute"):
+        provider_for(rotated, lambda name: management)
+
+
+def test_an_absurd_entra_secret_lifetime_is_a_config_error() -> None:
+    from token_broker.rotation.providers import provider_for
+
+    rotated = RotatedSecret(
+        {"client_id": "app", "client_secret": "x" * 30, "provider": "entra",
+         "management_secret": "admin"},
+        "scopegate/app",
+    )  # fmt: skip
+    management = {"tenant_id": "t", "client_id": "c", "client_secret": "s",
+                  "secret_lifetime_days": "99999999999"}  # fmt: skip
+    with pytest.raises(RotationConfigError, match="secret_lifetime_days"):
+        provider_for(rotated, lambda name: management)

@@ -22,7 +22,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from tests.support.rotation import event, rotate, run, stages, start_rotation, value
+from tests.support.rotation import rotate, run, stages, start_rotation, value
 from token_broker.config import BrokerConfigSource
 from token_broker.rotation.errors import (
     ProviderError,
@@ -258,7 +258,7 @@ def test_a_refused_test_grant_leaves_awscurrent_and_the_old_secret_alone(
     assert "AWSPENDING" in stages(secrets, SECRET)[token]
 
 
-def test_a_pending_secret_deleted_at_the_provider_fails_set_secret(
+def test_a_pending_secret_deleted_at_the_provider_is_unstaged_so_rotation_can_restart(
     secrets: Any, cognito: FakeCognito
 ) -> None:
     state = runtime(secrets, cognito)
@@ -268,6 +268,23 @@ def test_a_pending_secret_deleted_at_the_provider_fails_set_secret(
     with pytest.raises(ProviderError) as raised:
         run(state, secrets, SECRET, token, "setSecret")
     assert raised.value.reason == "pending_not_live"
+    assert "AWSPENDING" not in stages(secrets, SECRET)[token]
+    rotate(state, secrets, SECRET)  # the next rotation is not stuck behind it
+    assert cognito.accepts(value(secrets, SECRET)["client_secret"])
+
+
+def test_a_secret_id_naming_no_live_secret_deletes_nothing(
+    secrets: Any, cognito: FakeCognito
+) -> None:
+    state = runtime(secrets, cognito)
+    cognito.add_user_pool_client_secret(UserPoolId=POOL, ClientId=CLIENT_ID)  # two live now
+    _rewrite(secrets, secret_id="s-typo")  # hand-written, wrong
+    live = dict(cognito.secrets)
+    token = start_rotation(secrets, SECRET)
+    with pytest.raises(ProviderError) as raised:
+        run(state, secrets, SECRET, token, "createSecret")
+    assert raised.value.reason == "secret_in_use_unknown"
+    assert cognito.secrets == live
 
 
 def test_the_next_rotation_after_a_failed_one_replaces_the_unproven_secret(
@@ -406,12 +423,3 @@ def test_each_step_logs_one_line_and_never_a_secret(
     assert old not in text
     assert new not in text
     assert len([m for m in lines if m == "rotation step done"]) == 4
-
-
-def test_the_event_secret_id_is_the_arn_secrets_manager_sends(
-    secrets: Any, cognito: FakeCognito
-) -> None:
-    token = start_rotation(secrets, SECRET)
-    assert event(secrets, SECRET, token, "createSecret")["SecretId"].startswith(
-        "arn:aws:secretsmanager:eu-west-1:"
-    )

@@ -150,15 +150,15 @@ def _run(
         raise StageError(f"secret {versions.name!r} does not have rotation enabled")
     if token not in stages:
         raise StageError(f"version {token} is not a version of secret {versions.name!r}")
-    if CURRENT in stages[token] and step != "finishSecret":
-        return "already current"
+    if CURRENT in stages[token] and (step != "finishSecret" or PENDING not in stages[token]):
+        return "already current"  # finishSecret goes on only to clear a left AWSPENDING
     if CURRENT not in stages[token] and PENDING not in stages[token]:
         raise StageError(f"version {token} of secret {versions.name!r} is not AWSPENDING")
     providers = state.provider_for(versions)
     if step == "createSecret":
         return steps.create_secret(versions, token, providers)
     if step == "setSecret":
-        return steps.set_secret(versions, token, providers)
+        return steps.set_secret(versions, token, providers, sleep=state.sleep)
     if step == "testSecret":
         return steps.test_secret(versions, token, state.proof(versions, context))
     return steps.finish_secret(

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 
 from token_broker.config import BrokerConfig, ClientConfig
-from token_broker.errors import BrokerError, InvalidClient, Unavailable
+from token_broker.errors import BrokerError, ConfigError, InvalidClient, Unavailable
 from token_broker.rotation.errors import RotationConfigError, SecretNotAccepted
 from token_broker.rotation.secret import RotatedSecret
 from token_broker.upstream import IdpClient
@@ -84,6 +84,8 @@ class GrantProof:
                         f"the token endpoint still refuses the pending secret of client "
                         f"{self.client.name!r} after {attempts} attempts ({e.reason})"
                     ) from e
+            except ConfigError as e:
+                raise RotationConfigError(f"client {self.client.name!r}: {e}") from e
             except BrokerError as e:
                 raise SecretNotAccepted(
                     f"the token endpoint refused the pending secret of client "

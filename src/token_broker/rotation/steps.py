@@ -5,13 +5,14 @@ provider for the new secret and stages it as ``AWSPENDING`` in the same step (a 
 that only existed at the provider would be lost if the step stopped in between; re-running
 cleans such a leftover up, see ``providers.base``). ``set_secret`` then checks that the
 provider really holds the pending secret; ``test_secret`` proves it with a client
-credentials grant; ``finish_secret`` makes it current and, only if asked to, revokes every
-other secret of the client. Until the next rotation the previous secret stays live wherever the
-provider allows two, so broker instances still holding it keep working.
+credentials grant; ``finish_secret`` makes it current and, only if asked to, revokes the
+secret the previous version used. Until the next rotation the previous secret stays live
+wherever the provider allows two, so broker instances still holding it keep working.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from token_broker.rotation.errors import ProviderError, RotationError
@@ -21,6 +22,8 @@ from token_broker.rotation.versions import CURRENT, PENDING, SecretVersions
 
 ProviderFor = Callable[[RotatedSecret], SecretProvider]
 Tester = Callable[[RotatedSecret], int]
+LIST_ATTEMPTS = 3
+LIST_RETRY_SECONDS = 1.0
 
 
 def create_secret(versions: SecretVersions, token: str, provider_for: ProviderFor) -> str:
@@ -32,16 +35,27 @@ def create_secret(versions: SecretVersions, token: str, provider_for: ProviderFo
     return f"created {new.id} at {current.provider} and staged it"
 
 
-def set_secret(versions: SecretVersions, token: str, provider_for: ProviderFor) -> str:
+def set_secret(
+    versions: SecretVersions,
+    token: str,
+    provider_for: ProviderFor,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+) -> str:
     pending = _pending(versions, token)
     provider = provider_for(pending)
-    if pending.secret_id not in {s.id for s in provider.live()}:
-        raise ProviderError(
-            f"{pending.provider} no longer holds the pending secret {pending.secret_id!r} "
-            "(deleted by hand?); the next rotation creates a new one",
-            reason="pending_not_live",
-        )
-    return f"{pending.provider} holds {pending.secret_id}"
+    for attempt in range(LIST_ATTEMPTS):
+        if pending.secret_id in {s.id for s in provider.live()}:
+            return f"{pending.provider} holds {pending.secret_id}"
+        if attempt + 1 < LIST_ATTEMPTS:
+            sleep(LIST_RETRY_SECONDS)  # a new secret may take a moment to be listed
+    # Gone (deleted by hand?): unstage it, or every retry and RotateSecret would stall on it.
+    versions.clear_pending(token)
+    raise ProviderError(
+        f"{pending.provider} does not list the pending secret {pending.secret_id!r}; "
+        "it is unstaged so that the next rotation starts afresh",
+        reason="pending_not_live",
+    )
 
 
 def test_secret(versions: SecretVersions, token: str, tester: Tester) -> str:
@@ -65,19 +79,28 @@ def finish_secret(
     if PENDING in stages.get(token, []):
         versions.clear_pending(token)
         done.append("cleared AWSPENDING")
-    if revoke_previous:
-        done.append(_revoke_others(versions, token, provider_for))
+    if revoke_previous and current_version != token:
+        done.append(_revoke_previous(versions, token, current_version, provider_for))
     return ", ".join(done) or "already current"
 
 
-def _revoke_others(versions: SecretVersions, token: str, provider_for: ProviderFor) -> str:
-    """Leave the new secret the only live one (the previous may predate any secret_id)."""
-    new = versions.version(token)
+def _revoke_previous(
+    versions: SecretVersions, token: str, previous_version: str | None, provider_for: ProviderFor
+) -> str:
+    """Revoke the secret the previous version used, and nothing the new one might need."""
+    if previous_version is None:
+        return "no previous version"
+    previous, new = versions.version(previous_version), versions.version(token)
+    if previous.secret_id is None or previous.secret_id == new.secret_id:
+        return "previous secret has no secret_id: left live (delete it at the provider)"
     provider = provider_for(new)
-    others = [s.id for s in provider.live() if s.id != new.secret_id]
-    for other in others:
-        provider.revoke(other)
-    return f"revoked {', '.join(others)}" if others else "nothing else live to revoke"
+    if new.secret_id not in {s.id for s in provider.live()}:
+        raise ProviderError(
+            f"{new.provider} does not list the new secret {new.secret_id!r}: nothing revoked",
+            reason="pending_not_live",
+        )
+    provider.revoke(previous.secret_id)
+    return f"revoked {previous.secret_id}"
 
 
 def _pending(versions: SecretVersions, token: str) -> RotatedSecret:

@@ -9,8 +9,11 @@ throughout. Auth0 documents up to 30 s before a new secret works everywhere, whi
 why testSecret retries with backoff. There is nothing to revoke afterwards.
 
 Management secret: ``{"domain", "client_id", "client_secret"}`` of a machine-to-machine
-app authorized for the Management API with ``update:client_keys`` and ``read:clients``;
-optional ``base_url`` (instead of ``https://{domain}``), ``token_url``, ``audience``.
+app authorized for the Management API with ``update:client_keys`` and ``read:client_keys``
+(reading the current secret lets a re-run after an interrupted rotation adopt the secret
+it created instead of rotating again); optional ``base_url`` (instead of
+``https://{domain}``), ``token_url``, ``audience`` (give it when ``base_url`` is a custom
+domain: the Management API's audience is the tenant's own domain), ``scope``.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import hashlib
 from collections.abc import Mapping
 from urllib.parse import quote
 
-from token_broker.rotation.providers.base import LiveSecret, NewSecret, field, required
+from token_broker.rotation.providers.base import LiveSecret, NewSecret, field, required, url
 from token_broker.rotation.providers.http import ManagementApi, bearer
 from token_broker.rotation.secret import RotatedSecret
 from token_broker.transport import HttpTransport
@@ -38,14 +41,21 @@ class Auth0Provider:
         self.client = f"{base_url.rstrip('/')}/api/v2/clients/{quote(client_id, safe='')}"
 
     def add(self, current: RotatedSecret) -> NewSecret:
-        value = field(
-            "auth0", self.api.call("POST", f"{self.client}/rotate-secret"), "client_secret"
-        )
+        now = self._current()
+        if now != current.client_secret:
+            # Replaced after AWSCURRENT was written: by an attempt that stopped before it
+            # staged the value (rotating again would lose it), or by hand. Adopt it.
+            return NewSecret(secret_id(now), now)
+        answer = self.api.call("POST", f"{self.client}/rotate-secret")
+        value = field("auth0", answer, "client_secret")
         return NewSecret(secret_id(value), value)
 
     def live(self) -> list[LiveSecret]:
+        return [LiveSecret(secret_id(self._current()))]
+
+    def _current(self) -> str:
         answer = self.api.call("GET", f"{self.client}?fields=client_id,client_secret")
-        return [LiveSecret(secret_id(field("auth0", answer, "client_secret")))]
+        return field("auth0", answer, "client_secret")
 
     def revoke(self, secret: str) -> None:
         """Nothing to do: rotating already replaced the previous secret."""
@@ -56,8 +66,8 @@ def auth0_provider(
 ) -> Auth0Provider:
     keys = required(management, "client_id", "client_secret")
     base = management.get("base_url") or f"https://{required(management, 'domain')['domain']}"
-    base = base.rstrip("/")
-    token_url = management.get("token_url") or f"{base}/oauth/token"
+    base = url(base, "auth0 base_url").rstrip("/")
+    token_url = url(management.get("token_url") or f"{base}/oauth/token", "auth0 token_url")
     audience = management.get("audience") or f"{base}/api/v2/"
     extra = {"audience": audience}
     if management.get("scope"):

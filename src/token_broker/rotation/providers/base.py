@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from authorizer.config import check_url
+from authorizer.errors import ConfigError as UrlError
 from token_broker.rotation.errors import ProviderError, RotationConfigError
 from token_broker.rotation.secret import RotatedSecret
 
@@ -26,6 +28,7 @@ class LiveSecret:
 
     id: str
     created: datetime | None = None  # None sorts first: oldest
+    ours: bool = True  # made by scopegate; only these are deleted to make room
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -71,19 +74,20 @@ class TwoSecretProvider(ABC):
     def _delete(self, secret_id: str) -> None: ...
 
     def add(self, current: RotatedSecret) -> NewSecret:
-        secrets = self.live()
+        secrets = [s for s in self.live() if s.ours or s.id == current.secret_id]
+        excess = len(secrets) - (self.limit - 1)
+        if excess > 0 and current.secret_id not in {s.id for s in secrets}:
+            raise ProviderError(
+                f"client {current.client_id!r} already has {len(secrets)} secrets at "
+                f"{self.name} and the 'secret_id' of secret {current.name!r} does not name "
+                "one of them, so the one the broker uses is unknown; set it (see the README) "
+                "or delete the unused secret by hand",
+                reason="secret_in_use_unknown",
+            )
         spare = sorted(
             (s for s in secrets if s.id != current.secret_id),
             key=lambda s: (s.created is not None, s.created or datetime.min),
         )
-        excess = len(secrets) - (self.limit - 1)
-        if excess > 0 and current.secret_id is None:
-            raise ProviderError(
-                f"client {current.client_id!r} already has {len(secrets)} secrets at "
-                f"{self.name} and secret {current.name!r} has no 'secret_id' saying which one "
-                "the broker uses; add it (see the README) or delete the unused one by hand",
-                reason="secret_in_use_unknown",
-            )
         for victim in spare[: max(excess, 0)]:
             self._delete(victim.id)
         return self._create()
@@ -99,6 +103,15 @@ def required(management: Mapping[str, str], *keys: str) -> dict[str, str]:
     if missing:
         raise RotationConfigError(f"the management secret needs {', '.join(missing)}")
     return {key: management[key] for key in keys}
+
+
+def url(value: str, what: str) -> str:
+    """A management URL: https only (loopback may use http), so credentials never go in
+    clear text."""
+    try:
+        return check_url(value, what)
+    except UrlError as e:
+        raise RotationConfigError(str(e)) from e
 
 
 def field(provider: str, item: Any, key: str) -> str:

@@ -10,11 +10,20 @@ from __future__ import annotations
 from typing import Any
 
 from token_broker.rotation.errors import ProviderError, ProviderUnavailable, RotationConfigError
-from token_broker.rotation.providers.base import LiveSecret, NewSecret, TwoSecretProvider
+from token_broker.rotation.providers.base import LiveSecret, NewSecret, TwoSecretProvider, field
 from token_broker.rotation.secret import RotatedSecret
 
 _UNAVAILABLE = frozenset(
-    {"TooManyRequestsException", "InternalErrorException", "ServiceUnavailable"}
+    {
+        "TooManyRequestsException",
+        "InternalServerException",
+        "ServiceUnavailable",
+        # botocore's own, when no answer came back
+        "EndpointConnectionError",
+        "ConnectTimeoutError",
+        "ReadTimeoutError",
+        "ConnectionClosedError",
+    }
 )
 
 
@@ -29,13 +38,15 @@ class CognitoProvider(TwoSecretProvider):
     def live(self) -> list[LiveSecret]:
         answer = self._call("list_user_pool_client_secrets")
         return [
-            LiveSecret(item["ClientSecretId"], item.get("ClientSecretCreateDate"))
-            for item in answer.get("ClientSecrets", [])
+            LiveSecret(field("cognito", i, "ClientSecretId"), i.get("ClientSecretCreateDate"))
+            for i in answer.get("ClientSecrets", [])
         ]
 
     def _create(self) -> NewSecret:
-        item = self._call("add_user_pool_client_secret")["ClientSecretDescriptor"]
-        return NewSecret(item["ClientSecretId"], item["ClientSecretValue"])
+        item = self._call("add_user_pool_client_secret").get("ClientSecretDescriptor")
+        return NewSecret(
+            field("cognito", item, "ClientSecretId"), field("cognito", item, "ClientSecretValue")
+        )
 
     def _delete(self, secret_id: str) -> None:
         self._call("delete_user_pool_client_secret", ClientSecretId=secret_id)

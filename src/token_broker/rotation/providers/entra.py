@@ -2,7 +2,8 @@
 
 ``addPassword`` (Entra generates the value, shown once) and ``removePassword`` on
 ``/applications(appId='{client_id}')``, so the object id is not needed. Entra allows more
-than two passwords; scopegate keeps two, as for Cognito and Okta. Each new password
+than two passwords; scopegate keeps two of its own (named ``scopegate ...``), as for
+Cognito and Okta, and never deletes a password it did not create. Each new password
 expires after ``secret_lifetime_days`` (default 180), longer than any sane schedule.
 
 Management secret: ``{"tenant_id", "client_id", "client_secret"}`` of an app allowed
@@ -24,6 +25,7 @@ from token_broker.rotation.providers.base import (
     field,
     parse_date,
     required,
+    url,
 )
 from token_broker.rotation.providers.http import ManagementApi, bearer
 from token_broker.rotation.secret import RotatedSecret
@@ -33,6 +35,8 @@ GRAPH_URL = "https://graph.microsoft.com/v1.0"
 LOGIN_URL = "https://login.microsoftonline.com/{tenant_id}/oauth2/v2.0/token"
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 DEFAULT_LIFETIME_DAYS = 180
+MAX_LIFETIME_DAYS = 3650
+DISPLAY_NAME = "scopegate"
 
 
 class EntraProvider(TwoSecretProvider):
@@ -58,14 +62,18 @@ class EntraProvider(TwoSecretProvider):
         if not isinstance(items, list):
             raise ProviderError("entra: the application has no passwordCredentials list")
         return [
-            LiveSecret(field("entra", i, "keyId"), parse_date(i.get("startDateTime")))
+            LiveSecret(
+                field("entra", i, "keyId"),
+                parse_date(i.get("startDateTime")),
+                ours=str(i.get("displayName") or "").startswith(DISPLAY_NAME),
+            )
             for i in items
         ]
 
     def _create(self) -> NewSecret:
         now = self.now()
         credential = {
-            "displayName": f"scopegate {now:%Y-%m-%d}",
+            "displayName": f"{DISPLAY_NAME} {now:%Y-%m-%d}",
             "endDateTime": (now + self.lifetime).isoformat().replace("+00:00", "Z"),
         }
         item = self.api.call("POST", f"{self.app}/addPassword", {"passwordCredential": credential})
@@ -79,16 +87,20 @@ def entra_provider(
     secret: RotatedSecret, management: Mapping[str, str], transport: HttpTransport | None = None
 ) -> EntraProvider:
     keys = required(management, "tenant_id", "client_id", "client_secret")
-    token_url = management.get("token_url") or LOGIN_URL.format(
-        tenant_id=quote(keys["tenant_id"], safe="")
+    token_url = url(
+        management.get("token_url")
+        or LOGIN_URL.format(tenant_id=quote(keys["tenant_id"], safe="")),
+        "entra token_url",
     )
     scope = management.get("scope") or GRAPH_SCOPE
     try:
         days = int(management.get("secret_lifetime_days") or DEFAULT_LIFETIME_DAYS)
     except ValueError:
         days = 0
-    if days < 1:
-        raise RotationConfigError("entra: secret_lifetime_days must be a positive integer")
+    if not 1 <= days <= MAX_LIFETIME_DAYS:
+        raise RotationConfigError(
+            f"entra: secret_lifetime_days must be an integer from 1 to {MAX_LIFETIME_DAYS}"
+        )
 
     authorization = bearer(
         "entra",
@@ -99,5 +111,5 @@ def entra_provider(
         transport=transport,
     )
     api = ManagementApi("entra", authorization, transport=transport)
-    graph_url = management.get("graph_url") or GRAPH_URL
+    graph_url = url(management.get("graph_url") or GRAPH_URL, "entra graph_url")
     return EntraProvider(api, graph_url, secret.client_id, lifetime=timedelta(days=days))

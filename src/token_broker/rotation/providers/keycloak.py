@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from urllib.parse import quote
 
 from token_broker.rotation.errors import ProviderError
-from token_broker.rotation.providers.base import LiveSecret, NewSecret, field, required
+from token_broker.rotation.providers.base import LiveSecret, NewSecret, field, required, url
 from token_broker.rotation.providers.http import ManagementApi, bearer
 from token_broker.rotation.secret import RotatedSecret
 from token_broker.transport import HttpTransport
@@ -83,10 +83,11 @@ def keycloak_provider(
     secret: RotatedSecret, management: Mapping[str, str], transport: HttpTransport | None = None
 ) -> KeycloakProvider:
     keys = required(management, "base_url", "realm", "client_id", "client_secret")
-    base = keys["base_url"].rstrip("/")
+    base = url(keys["base_url"], "keycloak base_url").rstrip("/")
     realm = quote(keys["realm"], safe="")
-    token_url = (
-        management.get("token_url") or f"{base}/realms/{realm}/protocol/openid-connect/token"
+    token_url = url(
+        management.get("token_url") or f"{base}/realms/{realm}/protocol/openid-connect/token",
+        "keycloak token_url",
     )
     authorization = bearer(
         "keycloak", token_url, keys["client_id"], keys["client_secret"], transport=transport

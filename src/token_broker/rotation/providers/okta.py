@@ -2,8 +2,9 @@
 
 ``/api/v1/apps/{appId}/credentials/secrets``: list, create (Okta generates the value),
 ``lifecycle/deactivate`` then ``DELETE`` (an active secret cannot be deleted). For OAuth
-apps the app id is the client id. Management secret: ``{"org_url", "api_token"}`` (an
-API token of an admin allowed to manage the app, sent as ``SSWS``).
+apps the app id is the client id, unless the client secret gives ``app_id``. Management
+secret: ``{"org_url", "api_token"}`` (an API token of an admin allowed to manage the app,
+sent as ``SSWS``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from token_broker.rotation.providers.base import (
     field,
     parse_date,
     required,
+    url,
 )
 from token_broker.rotation.providers.http import ManagementApi
 from token_broker.rotation.secret import RotatedSecret
@@ -53,5 +55,9 @@ def okta_provider(
     secret: RotatedSecret, management: Mapping[str, str], transport: HttpTransport | None = None
 ) -> OktaProvider:
     keys = required(management, "org_url", "api_token")
+    org_url = url(keys["org_url"], "okta org_url")
     api = ManagementApi("okta", lambda: f"SSWS {keys['api_token']}", transport=transport)
-    return OktaProvider(api, keys["org_url"], secret.client_id)
+    app_id = secret.value.get("app_id")
+    return OktaProvider(
+        api, org_url, app_id if isinstance(app_id, str) and app_id else secret.client_id
+    )
