@@ -1,6 +1,7 @@
 # scopegate: the README's commands.
 #   make demo   run scopegate locally: the authorizer and the token broker against the test IdP
-#   make test   the full test suite (lint, types, template, unit, integration)
+#   make test   the full test suite (lint, types, template, build, unit, integration)
+#   make build  sam build for Lambda (python3.13, arm64, no Docker), then check the artifacts
 #   make bench  speed figures (ratios measured within one run)
 
 PYENV_PY := $(shell command -v pyenv >/dev/null 2>&1 && echo "$$(pyenv root)/versions/3.13.0/bin/python3.13")
@@ -10,12 +11,50 @@ PY := $(VENV)/bin/python
 export PYTHONPATH := src:.
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: demo test lint typecheck template unit bench idp clean
+# SAM CLI has a venv of its own: aws-sam-cli pins boto3[crt]==1.43.x, click, pyOpenSSL and
+# more, which cannot share .venv with the test pins (boto3==1.44.5), and it is a tool that
+# nothing imports. Its cfn-lint is pinned to the one in requirements-dev.txt, so
+# `sam validate --lint` and `cfn-lint` apply the same rules. Changing either version
+# rebuilds .venv-sam (the stamp's name holds both).
+SAM_CLI_VERSION := 1.170.0
+CFN_LINT_VERSION := $(shell sed -n 's/^cfn-lint==//p' requirements-dev.txt)
+SAM_VENV := .venv-sam
+SAM_STAMP := $(SAM_VENV)/.installed-$(SAM_CLI_VERSION)-cfn-lint-$(CFN_LINT_VERSION)
+SAM := $(SAM_VENV)/bin/sam
+# The template uses AWS::LanguageExtensions (Fn::ForEach), which SAM CLI expands locally
+# only when asked to.
+SAM_TEMPLATE := --template-file template.yaml --language-extensions
+# No telemetry, no AWS account: no profile, credentials or instance metadata are looked up,
+# and the region is fixed so lint results do not depend on a developer's AWS config.
+export SAM_CLI_TELEMETRY := 0
+SAM_ENV := env -u AWS_PROFILE -u AWS_DEFAULT_PROFILE AWS_CONFIG_FILE=/dev/null \
+	AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_EC2_METADATA_DISABLED=true \
+	AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1
+# `sam validate --lint` is offline (cfn-lint with its bundled specs); the one request SAM
+# CLI would still make, its weekly "newer version" look-up on PyPI, which has no switch,
+# is sent to a closed local port instead and fails silently.
+SAM_OFFLINE := env -u no_proxy -u NO_PROXY http_proxy=http://127.0.0.1:9 \
+	https_proxy=http://127.0.0.1:9 HTTP_PROXY=http://127.0.0.1:9 HTTPS_PROXY=http://127.0.0.1:9
+# The Lambda runtime's Python: sam build's Python builder looks for python3.13 on PATH and
+# fetches the dependencies' wheels for arm64 with it (pip --platform, so no Docker).
+LAMBDA_PY := $(shell for p in "$(PYENV_PY)" "$$(command -v python3.13)"; do [ -n "$$p" ] && [ -x "$$p" ] && "$$p" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' 2>/dev/null && { echo "$$p"; break; }; done)
+
+.PHONY: demo test lint typecheck template validate build sam unit bench idp clean
 
 $(VENV)/.installed: requirements-dev.txt src/requirements.txt
 	$(PYTHON_BOOT) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
+
+$(SAM_STAMP):
+	@test -n "$(CFN_LINT_VERSION)" || { echo "requirements-dev.txt pins no cfn-lint==VERSION" >&2; exit 1; }
+	rm -rf $(SAM_VENV)
+	$(PYTHON_BOOT) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install --quiet --disable-pip-version-check \
+		aws-sam-cli==$(SAM_CLI_VERSION) cfn-lint==$(CFN_LINT_VERSION)
+	touch $@
+
+sam: $(SAM_STAMP)
 
 tests/idp/node_modules/.installed: tests/idp/package.json tests/idp/package-lock.json
 	cd tests/idp && npm ci --no-audit --no-fund --loglevel=error
@@ -33,14 +72,22 @@ lint: $(VENV)/.installed
 typecheck: $(VENV)/.installed
 	$(VENV)/bin/mypy
 
-template: $(VENV)/.installed
+template: $(VENV)/.installed validate
 	$(VENV)/bin/cfn-lint template.yaml
 
-test: $(VENV)/.installed idp lint typecheck template
+validate: $(SAM_STAMP)
+	$(SAM_OFFLINE) $(SAM_ENV) $(SAM) validate --lint $(SAM_TEMPLATE)
+
+build: $(SAM_STAMP) $(VENV)/.installed
+	@test -n "$(LAMBDA_PY)" || { echo "make build needs Python 3.13 (pyenv's 3.13.0 or python3.13 on PATH)" >&2; exit 1; }
+	PATH="$(dir $(LAMBDA_PY)):$$PATH" $(SAM_ENV) $(SAM) build $(SAM_TEMPLATE)
+	$(PY) tools/check_build.py
+
+test: $(VENV)/.installed idp lint typecheck template build
 	$(PY) -m pytest -q
 
 bench: $(VENV)/.installed idp
 	$(PY) tools/bench.py; a=$$?; $(PY) tools/bench_broker.py; b=$$?; exit $$((a | b))
 
 clean:
-	rm -rf $(VENV) tests/idp/node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam tests/idp/node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis
