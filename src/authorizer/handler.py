@@ -16,6 +16,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from authorizer import snapstart
 from authorizer.decision import Authorizer, Decision, Unauthorized, fail_closed
 from authorizer.errors import ConfigError
 from authorizer.fetch import HttpJsonFetcher, JsonFetcher
@@ -137,6 +138,7 @@ def _log(decision: Decision) -> None:
 
 
 runtime = Runtime()
+snapstart.register(runtime)
 if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
     runtime.start()
 

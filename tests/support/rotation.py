@@ -10,11 +10,17 @@ before invoking the function.
 
 from __future__ import annotations
 
+import base64
 import json
+import secrets as random_secrets
 import time
 import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import parse_qs, unquote_plus
 
+from botocore.exceptions import ClientError
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.secretsmanager.models import secretsmanager_backends
 
@@ -62,3 +68,86 @@ def value(secrets: Any, secret_id: str, stage: str = "AWSCURRENT") -> dict[str, 
     answer = secrets.get_secret_value(SecretId=secret_id, VersionStage=stage)
     result: dict[str, Any] = json.loads(answer["SecretString"])
     return result
+
+
+class FakeCognitoAppClient:
+    """One Cognito app client: its secret APIs and a token endpoint accepting live secrets.
+
+    The secret APIs follow the service (two secrets at most, the last one cannot be
+    deleted) and the token endpoint, used as an ``IdpClient`` transport, answers a client
+    credentials grant exactly when HTTP Basic carries one of the live secrets, so a
+    testSecret step really proves the secret it tests.
+    """
+
+    def __init__(self, *, pool: str, client_id: str, token_url: str, initial: str) -> None:
+        self.pool, self.client_id, self.token_url = pool, client_id, token_url
+        self.clock = datetime(2026, 11, 1, tzinfo=UTC)
+        self.secrets: dict[str, tuple[str, datetime]] = {"s-initial": (initial, self.clock)}
+        self.token_requests: list[dict[str, str]] = []
+
+    def secret_value(self) -> dict[str, str]:
+        """The value of a Secrets Manager secret holding the app client's first secret."""
+        return {
+            "client_id": self.client_id,
+            "client_secret": self.secrets["s-initial"][0],
+            "provider": "cognito",
+            "user_pool_id": self.pool,
+            "secret_id": "s-initial",
+        }
+
+    def accepts(self, secret: str) -> bool:
+        return any(value == secret for value, _ in self.secrets.values())
+
+    # the cognito-idp client methods the rotation adapter uses
+
+    def list_user_pool_client_secrets(self, **ids: str) -> dict[str, Any]:
+        self._check(ids)
+        items = [
+            {"ClientSecretId": sid, "ClientSecretCreateDate": created}
+            for sid, (_, created) in self.secrets.items()
+        ]
+        return {"ClientSecrets": items}
+
+    def add_user_pool_client_secret(self, **ids: str) -> dict[str, Any]:
+        self._check(ids)
+        if len(self.secrets) >= 2:
+            raise _client_error("LimitExceededException", "AddUserPoolClientSecret")
+        self.clock += timedelta(minutes=1)
+        sid, value = f"s-{random_secrets.token_hex(4)}", random_secrets.token_urlsafe(36)
+        self.secrets[sid] = (value, self.clock)
+        return {"ClientSecretDescriptor": {"ClientSecretId": sid, "ClientSecretValue": value}}
+
+    def delete_user_pool_client_secret(self, ClientSecretId: str, **ids: str) -> dict[str, Any]:
+        self._check(ids)
+        if ClientSecretId not in self.secrets:
+            raise _client_error("ResourceNotFoundException", "DeleteUserPoolClientSecret")
+        if len(self.secrets) == 1:
+            raise _client_error("InvalidParameterException", "DeleteUserPoolClientSecret")
+        del self.secrets[ClientSecretId]
+        return {}
+
+    def _check(self, ids: Mapping[str, str]) -> None:
+        assert ids == {"UserPoolId": self.pool, "ClientId": self.client_id}
+
+    # the token endpoint (an IdpClient transport)
+
+    def post_form(
+        self, url: str, body: bytes, headers: Mapping[str, str], timeout: float
+    ) -> tuple[int, Mapping[str, str], bytes]:
+        assert url == self.token_url
+        scheme, _, encoded = headers["Authorization"].partition(" ")
+        client_id, _, secret = base64.b64decode(encoded).decode().partition(":")
+        self.token_requests.append({k: v[0] for k, v in parse_qs(body.decode()).items()})
+        if scheme != "Basic" or unquote_plus(client_id) != self.client_id:
+            return 400, {}, b'{"error": "invalid_client"}'
+        if not self.accepts(unquote_plus(secret)):
+            return 400, {}, b'{"error": "invalid_client"}'
+        answer = {"access_token": "eyJ.fake.token", "token_type": "Bearer", "expires_in": 3600}
+        return 200, {"content-type": "application/json"}, json.dumps(answer).encode()
+
+    def get(self, url: str, timeout: float) -> tuple[int, Mapping[str, str], bytes]:
+        raise AssertionError("the token endpoint is configured; no discovery")
+
+
+def _client_error(code: str, operation: str) -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": code}}, operation)

@@ -1,21 +1,32 @@
-"""template.yaml and events/ as users and API Gateway see them.
+"""template.yaml, samconfig.toml and events/ as users and API Gateway see them.
 
 The template is read with a YAML loader that turns CloudFormation short-form tags into
-their long form, and a small resolver expands its Fn::ForEach loops and evaluates the few
-intrinsic functions it uses, so the tests can state what a deployment with given
-parameters receives.
+their long form, and a small resolver expands its Fn::ForEach loops, evaluates the few
+intrinsic functions it uses and checks its Rules, so the tests can state what a
+deployment with given parameters receives (before the SAM transform; the template as SAM
+translates it is tested in test_template_translated.py).
 """
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import json
 import re
+import shlex
+import tomllib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 import yaml
+
+from authorizer import handler
+from authorizer.decision import Unauthorized
+from authorizer.observability import DecisionMetrics
+from authorizer.sources import ConfigSource
+from tests.support.issuer import AUDIENCE, LocalIssuer
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_PATH = ROOT / "template.yaml"
@@ -154,6 +165,17 @@ class _Resolver:
     def condition(self, name: str) -> bool:
         return bool(self.resolve(self.template["Conditions"][name]))
 
+    def rule_violations(self) -> list[str]:
+        """The AssertDescription of every Rules assertion these parameter values break."""
+        broken: list[str] = []
+        for rule in self.template.get("Rules", {}).values():
+            if "RuleCondition" in rule and not self.resolve(rule["RuleCondition"]):
+                continue
+            for assertion in rule["Assertions"]:
+                if not self.resolve(assertion["Assert"]):
+                    broken.append(assertion["AssertDescription"])
+        return broken
+
     def _ref(self, name: str) -> Any:
         if name == "AWS::NoValue":
             return _NO_VALUE
@@ -163,12 +185,15 @@ class _Resolver:
             if self.template["Parameters"][name]["Type"] == "CommaDelimitedList":
                 return self.params[name].split(",")
             return self.params[name]
-        assert name in self.resources, f"Ref to unknown {name}"
+        # SAM resolves Ref FUNCTION.Alias to the alias that AutoPublishAlias creates.
+        assert name.removesuffix(".Alias") in self.resources, f"Ref to unknown {name}"
         return f"<{name}>"
 
-    def _sub(self, text: str) -> str:
+    def _sub(self, text: str, variables: Mapping[str, Any] | None = None) -> str:
         def replace(match: re.Match[str]) -> str:
             name, attribute = match.group(1), match.group(2)
+            if variables and name in variables:
+                return str(self.resolve(variables[name]))
             return f"<{name}.{attribute}>" if attribute else str(self._ref(name))
 
         return re.sub(r"\$\{([A-Za-z0-9:]+)(?:\.([A-Za-z0-9.]+))?\}", replace, text)
@@ -206,7 +231,8 @@ class _Resolver:
                 delimiter, text = arg
                 return str(self.resolve(text)).split(delimiter)
             if key == "Fn::Sub":
-                assert isinstance(arg, str), "Fn::Sub with a variable map is not used here"
+                if isinstance(arg, list):
+                    return self._sub(arg[0], arg[1])
                 return self._sub(arg)
             if key == "Fn::GetAtt":
                 return f"<{'.'.join(arg)}>"
@@ -255,17 +281,34 @@ def _deployed_resources(template: Mapping[str, Any], **params: str) -> dict[str,
     return deployed
 
 
+# Every function's role starts with this policy: its own log group and the X-Ray writes.
+BASE_POLICY = "LogsAndTraces"
+
+
+def _role_name(template: Mapping[str, Any], function: str = "AuthorizerFunction") -> str:
+    role = _function(template, function)["Role"]
+    name = role["Fn::GetAtt"][0]
+    assert role == {"Fn::GetAtt": [name, "Arn"]}, "a role of this stack, by its ARN"
+    assert template["Resources"][name]["Type"] == "AWS::IAM::Role"
+    return str(name)
+
+
+def _deployed_policies(
+    template: Mapping[str, Any], function: str = "AuthorizerFunction", **params: str
+) -> dict[str, list[dict[str, Any]]]:
+    """Policy name -> statements of the inline policies a function's role gets."""
+    role = template["Resources"][_role_name(template, function)]["Properties"]
+    assert "ManagedPolicyArns" not in role, "every permission is written out in the template"
+    policies = _Resolver(template, params).resolve(role["Policies"])
+    return {p["PolicyName"]: p["PolicyDocument"]["Statement"] for p in policies}
+
+
 def _deployed_statements(
     template: Mapping[str, Any], function: str = "AuthorizerFunction", **params: str
 ) -> list[dict[str, Any]]:
-    policies = _Resolver(template, params).resolve(
-        _function(template, function).get("Policies", [])
-    )
-    statements: list[dict[str, Any]] = []
-    for policy in policies:
-        assert isinstance(policy, dict), f"only inline policies are expected, got {policy!r}"
-        statements.extend(policy["Statement"])
-    return statements
+    """The statements of a function's role beyond writing its own logs and traces."""
+    policies = _deployed_policies(template, function, **params)
+    return [s for name, statements in policies.items() if name != BASE_POLICY for s in statements]
 
 
 # --- the function --------------------------------------------------------------------
@@ -391,7 +434,9 @@ def test_no_iam_statement_uses_a_wildcard_action(template: dict[str, Any]) -> No
 
 def _referenced_names(template: Mapping[str, Any]) -> set[str]:
     names: set[str] = set()
-    sections = (template.get(key, {}) for key in ("Conditions", "Globals", "Resources", "Outputs"))
+    sections = (
+        template.get(key, {}) for key in ("Conditions", "Rules", "Globals", "Resources", "Outputs")
+    )
     for node in _walk(list(sections)):
         if not isinstance(node, Mapping) or len(node) != 1:
             continue
@@ -462,13 +507,529 @@ def test_log_retention_offers_exactly_the_cloudwatch_values(template: dict[str, 
     assert spec["Default"] in CLOUDWATCH_RETENTION_DAYS
 
 
-# --- outputs and lint ----------------------------------------------------------------
+# --- every function ------------------------------------------------------------------
+
+# function -> (its role, its log group)
+FUNCTIONS = {
+    "AuthorizerFunction": ("AuthorizerRole", "AuthorizerLogGroup"),
+    "BrokerFunction": ("BrokerRole", "BrokerLogGroup"),
+    "RotationFunction": ("RotationRole", "RotationLogGroup"),
+}
+# The only actions granted on Resource "*": they take no resource ARN, so IAM accepts no
+# other value. Lambda needs both for active tracing (Tracing: Active).
+RESOURCELESS_ACTIONS = {"xray:PutTelemetryRecords", "xray:PutTraceSegments"}
 
 
-def test_authorizer_function_arn_is_an_output(template: dict[str, Any]) -> None:
-    output = template["Outputs"]["AuthorizerFunctionArn"]
-    assert output["Value"] == {"Fn::GetAtt": ["AuthorizerFunction", "Arn"]}
-    assert "lambda:InvokeFunction" in output["Description"]
+def test_the_functions_are_the_three_known_ones(template: dict[str, Any]) -> None:
+    functions = [
+        name
+        for name, resource in _Resolver(template, {}).resources.items()
+        if resource["Type"] == "AWS::Serverless::Function"
+    ]
+    assert sorted(functions) == sorted(FUNCTIONS)
+
+
+@pytest.mark.parametrize("function", sorted(FUNCTIONS))
+def test_every_function_runs_python313_on_arm64_traced(
+    template: dict[str, Any], function: str
+) -> None:
+    assert _function_property(template, "Runtime", function) == "python3.13"
+    assert _function_property(template, "Architectures", function) == ["arm64"]
+    assert _function_property(template, "Tracing", function) == "Active"
+    assert _function_property(template, "CodeUri", function) == "src/"
+
+
+@pytest.mark.parametrize("function", sorted(FUNCTIONS))
+def test_every_function_logs_to_its_own_group_with_the_chosen_retention(
+    template: dict[str, Any], function: str
+) -> None:
+    _, group = FUNCTIONS[function]
+    assert _function(template, function)["LoggingConfig"] == {"LogGroup": {"Ref": group}}
+    log_group = _deployed_resources(template, LogRetentionDays="90")[group]
+    assert log_group["Type"] == "AWS::Logs::LogGroup"
+    assert log_group["Properties"]["RetentionInDays"] == "90"
+
+
+@pytest.mark.parametrize("function", sorted(FUNCTIONS))
+def test_every_function_role_writes_its_own_log_group_and_traces_only(
+    template: dict[str, Any], function: str
+) -> None:
+    role, group = FUNCTIONS[function]
+    assert _role_name(template, function) == role
+    trust = template["Resources"][role]["Properties"]["AssumeRolePolicyDocument"]
+    assert trust["Statement"] == [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "lambda.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+        }
+    ]
+    assert _deployed_policies(template, function)[BASE_POLICY] == [
+        {
+            "Sid": "WriteOwnLogGroup",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": f"<{group}.Arn>",  # arn:...:log-group:NAME:* (its streams)
+        },
+        {
+            "Sid": "WriteTraces",
+            "Effect": "Allow",
+            "Action": sorted(RESOURCELESS_ACTIONS),
+            "Resource": "*",
+        },
+    ]
+
+
+def test_only_resourceless_actions_are_granted_on_every_resource(
+    template: dict[str, Any],
+) -> None:
+    statements = [
+        n for n in _walk(template["Resources"]) if isinstance(n, Mapping) and "Effect" in n
+    ]
+    for statement in statements:
+        resources = statement.get("Resource")
+        if resources == "*" or (isinstance(resources, list) and "*" in resources):
+            assert set(_action_strings(statement["Action"])) <= RESOURCELESS_ACTIONS, statement
+        assert "NotResource" not in statement, statement
+
+
+# --- invoke permissions for the user's APIs ------------------------------------------
+
+API_ID_PARAMETERS = {"RestApiIds": "Rest", "HttpApiIds": "Http", "WebSocketApiIds": "WebSocket"}
+API_A, API_B = "a1b2c3d4e5", "f6g7h8i9j0"
+
+
+def _api_permissions(template: Mapping[str, Any], **params: str) -> dict[str, Any]:
+    return {
+        name: resource["Properties"]
+        for name, resource in _deployed_resources(template, **params).items()
+        if resource["Type"] == "AWS::Lambda::Permission"
+        and resource["Properties"]["Principal"] == "apigateway.amazonaws.com"
+        and name != "BrokerApiInvokePermission"
+    }
+
+
+def _expected_permissions(kind: str, *api_ids: str) -> dict[str, Any]:
+    """One permission for the function and one for its alias, per API id."""
+    expected: dict[str, Any] = {}
+    for api_id in api_ids:
+        for target, function in (
+            ("", "<AuthorizerFunction.Arn>"),
+            ("Alias", "<AuthorizerFunction.Alias>"),
+        ):
+            expected[f"Authorizer{target}{kind}ApiPermission{api_id}"] = {
+                "FunctionName": function,
+                "Action": "lambda:InvokeFunction",
+                "Principal": "apigateway.amazonaws.com",
+                "SourceAccount": "123456789012",
+                "SourceArn": f"arn:aws:execute-api:us-east-1:123456789012:{api_id}/authorizers/*",
+            }
+    return expected
+
+
+def test_no_api_ids_grant_no_invoke_permission(template: dict[str, Any]) -> None:
+    assert _api_permissions(template) == {}
+
+
+@pytest.mark.parametrize("parameter", sorted(API_ID_PARAMETERS))
+def test_each_api_id_may_invoke_the_authorizer_from_its_own_authorizers_only(
+    template: dict[str, Any], parameter: str
+) -> None:
+    permissions = _api_permissions(template, **{parameter: f"{API_A},{API_B}"})
+    assert permissions == _expected_permissions(API_ID_PARAMETERS[parameter], API_A, API_B)
+
+
+def test_api_ids_of_every_type_get_their_own_permissions(template: dict[str, Any]) -> None:
+    params = {"RestApiIds": API_A, "HttpApiIds": API_B, "WebSocketApiIds": "k1l2m3n4o5"}
+    expected = {
+        **_expected_permissions("Rest", API_A),
+        **_expected_permissions("Http", API_B),
+        **_expected_permissions("WebSocket", "k1l2m3n4o5"),
+    }
+    assert _api_permissions(template, **params) == expected
+
+
+@pytest.mark.parametrize("mode", ["none", "snapstart", "provisioned"])
+def test_switching_the_cold_start_option_keeps_every_permission(
+    template: dict[str, Any], mode: str
+) -> None:
+    # The ARN to attach changes with the option; authorizers still on the other one work.
+    params = {"RestApiIds": API_A, "AuthorizerConfigParameter": "/sg/authorizer"}
+    permissions = _api_permissions(template, AuthorizerColdStart=mode, **params)
+    assert permissions == _expected_permissions("Rest", API_A)
+
+
+@pytest.mark.parametrize(
+    ("value", "valid"),
+    [
+        ("", True),
+        (API_A, True),
+        ("abc", False),
+        ("A1B2C3D4E5", False),
+        ("a1b2c3d4e5f", False),
+        ("arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5", False),
+        ("a1b2c3d4e5.execute-api.us-east-1.amazonaws.com", False),
+    ],
+)
+def test_api_id_pattern(template: dict[str, Any], value: str, valid: bool) -> None:
+    # CloudFormation matches a CommaDelimitedList's pattern against each item.
+    for parameter in API_ID_PARAMETERS:
+        pattern = template["Parameters"][parameter]["AllowedPattern"]
+        assert (re.fullmatch(pattern, value) is not None) is valid
+
+
+# --- the authorizer's cold start option ----------------------------------------------
+
+SSM_CONFIG = {"AuthorizerConfigParameter": "/scopegate/authorizer"}
+
+
+def _authorizer(template: Mapping[str, Any], **params: str) -> dict[str, Any]:
+    properties: dict[str, Any] = _deployed_resources(template, **params)["AuthorizerFunction"][
+        "Properties"
+    ]
+    return properties
+
+
+def _attached_arn(template: Mapping[str, Any], **params: str) -> Any:
+    """What the AuthorizerFunctionArn output tells users to attach."""
+    return _Resolver(template, params).resolve(template["Outputs"])["AuthorizerFunctionArn"][
+        "Value"
+    ]
+
+
+def test_cold_start_option_is_off_by_default(template: dict[str, Any]) -> None:
+    spec = template["Parameters"]["AuthorizerColdStart"]
+    assert (spec["Default"], spec["AllowedValues"]) == (
+        "none",
+        ["none", "snapstart", "provisioned"],
+    )
+    function = _authorizer(template)
+    assert function["SnapStart"] == {"ApplyOn": "None"}
+    assert "ProvisionedConcurrencyConfig" not in function
+    assert _attached_arn(template) == "<AuthorizerFunction.Arn>"  # $LATEST: always current
+
+
+def test_snapstart_snapshots_published_versions_and_the_alias_is_attached(
+    template: dict[str, Any],
+) -> None:
+    function = _authorizer(template, AuthorizerColdStart="snapstart", **SSM_CONFIG)
+    assert function["AutoPublishAlias"] == "live"
+    assert function["SnapStart"] == {"ApplyOn": "PublishedVersions"}
+    assert "ProvisionedConcurrencyConfig" not in function  # Lambda refuses both at once
+    assert _attached_arn(template, AuthorizerColdStart="snapstart") == "<AuthorizerFunction.Alias>"
+
+
+def test_provisioned_concurrency_is_set_on_the_alias_that_is_attached(
+    template: dict[str, Any],
+) -> None:
+    params = {"AuthorizerColdStart": "provisioned", "AuthorizerProvisionedConcurrency": "3"}
+    function = _authorizer(template, **params, **SSM_CONFIG)
+    # SAM puts ProvisionedConcurrencyConfig on the AutoPublishAlias alias.
+    assert function["AutoPublishAlias"] == "live"
+    assert function["ProvisionedConcurrencyConfig"] == {"ProvisionedConcurrentExecutions": "3"}
+    assert function["SnapStart"] == {"ApplyOn": "None"}
+    assert _attached_arn(template, **params) == "<AuthorizerFunction.Alias>"
+
+
+def test_every_property_change_publishes_a_version(template: dict[str, Any]) -> None:
+    assert _function(template)["AutoPublishAliasAllProperties"] is True
+
+
+@pytest.mark.parametrize("mode", ["snapstart", "provisioned"])
+def test_cold_start_options_refuse_an_inline_configuration(
+    template: dict[str, Any], mode: str
+) -> None:
+    inline = _Resolver(template, {"AuthorizerColdStart": mode, "AuthorizerConfig": "{}"})
+    (violation,) = inline.rule_violations()
+    assert "AuthorizerConfigParameter" in violation
+    assert _Resolver(template, {"AuthorizerColdStart": mode, **SSM_CONFIG}).rule_violations() == []
+    assert _Resolver(template, {"AuthorizerConfig": "{}"}).rule_violations() == []
+
+
+def _baked_into_a_version(template: Mapping[str, Any], **params: str) -> Any:
+    """What a published version keeps: its environment and its SnapStart setting."""
+    environment = _deployed_environment(template, **params)
+    return sorted(environment.items()), _authorizer(template, **params)["SnapStart"]
+
+
+def _version_description(template: Mapping[str, Any], **params: str) -> str:
+    description: str = _authorizer(template, **params)["VersionDescription"]
+    return description
+
+
+# Values of the parameters that reach the authorizer function, for the grid below. One
+# inline document only: with a cold start option an inline document is refused (Rules),
+# and without one the alias is not what API Gateway calls.
+VERSION_INPUTS = {
+    "AuthorizerColdStart": ["none", "snapstart", "provisioned"],
+    "AuthorizerProvisionedConcurrency": ["1", "5"],
+    "LogLevel": ["INFO", "DEBUG"],
+    "MetricsNamespace": ["scopegate", "acme"],
+    "AuthorizerConfig": ["", '{"issuers": [], "routes": []}'],
+    "AuthorizerConfigParameter": ["", "/scopegate/authorizer", "/scopegate/other"],
+    "AuthorizerConfigMaxAge": ["300", "60"],
+}
+
+
+def test_a_new_version_is_published_exactly_when_what_it_keeps_changes(
+    template: dict[str, Any],
+) -> None:
+    """SAM names a new version after the template's text, not the parameter values behind
+    it (SAM issue #3820); the version's description, which cannot change in place, carries
+    those values instead. It must change when, and only when, the version would differ: a
+    change without one would replace a version by an identical one."""
+    description_of: dict[Any, str] = {}
+    baked_by: dict[str, Any] = {}
+    for values in itertools.product(*VERSION_INPUTS.values()):
+        params = dict(zip(VERSION_INPUTS, values, strict=True))
+        description = _version_description(template, **params)
+        baked = repr(_baked_into_a_version(template, **params))
+        assert description_of.setdefault(baked, description) == description, params
+        assert baked_by.setdefault(description, baked) == baked, params
+
+
+def test_the_version_description_fits_for_the_longest_allowed_values(
+    template: dict[str, Any],
+) -> None:
+    parameters = template["Parameters"]
+    longest = {
+        "AuthorizerColdStart": "snapstart",
+        "LogLevel": "WARNING",
+        "MetricsNamespace": "n" * parameters["MetricsNamespace"]["MaxLength"],
+        "AuthorizerConfigParameter": "/"
+        + "p" * (parameters["AuthorizerConfigParameter"]["MaxLength"] - 1),
+        "AuthorizerConfigMaxAge": str(parameters["AuthorizerConfigMaxAge"]["MaxValue"]),
+    }
+    for name in ("MetricsNamespace", "AuthorizerConfigParameter"):
+        assert re.fullmatch(parameters[name]["AllowedPattern"], longest[name])
+    assert len(_version_description(template, **longest)) <= 256  # Lambda's limit
+
+
+# --- alarms --------------------------------------------------------------------------
+
+ALARMS = ("AuthorizerErrorsAlarm", "BrokerServerErrorsAlarm", "RotationFailuresAlarm")
+TOPIC = "arn:aws:sns:us-east-1:123456789012:ops-alerts"
+
+
+def _alarms(template: Mapping[str, Any], **params: str) -> dict[str, Any]:
+    return {
+        name: resource["Properties"]
+        for name, resource in _deployed_resources(template, **params).items()
+        if resource["Type"] == "AWS::CloudWatch::Alarm"
+    }
+
+
+def _dimensions(metric: Mapping[str, Any]) -> dict[str, str]:
+    return {d["Name"]: d["Value"] for d in metric["Dimensions"]}
+
+
+def test_three_alarms_without_notifications_by_default(template: dict[str, Any]) -> None:
+    alarms = _alarms(template)
+    assert sorted(alarms) == sorted(ALARMS)
+    for name, alarm in alarms.items():
+        assert "AlarmActions" not in alarm, name
+        assert "OKActions" not in alarm, name
+        assert alarm["TreatMissingData"] == "notBreaching", name
+        assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold", name
+        assert alarm["AlarmName"].startswith("scopegate-"), name
+        # The description is what the notification and the console show: say what broke.
+        assert "5 minutes" in alarm["AlarmDescription"], name
+
+
+def test_alarms_notify_the_given_topic_on_alarm_and_back_to_ok(template: dict[str, Any]) -> None:
+    for name, alarm in _alarms(template, AlarmTopicArn=TOPIC).items():
+        assert alarm["AlarmActions"] == [TOPIC], name
+        assert alarm["OKActions"] == [TOPIC], name
+
+
+def test_authorizer_alarm_counts_failures_not_unauthenticated_requests(
+    template: dict[str, Any],
+) -> None:
+    alarm = _alarms(template, MetricsNamespace="acme")["AuthorizerErrorsAlarm"]
+    (expression,) = [m for m in alarm["Metrics"] if "Expression" in m]
+    stats = {m["Id"]: m["MetricStat"] for m in alarm["Metrics"] if "MetricStat" in m}
+    assert expression["ReturnData"] is True
+    assert all(m["ReturnData"] is False for m in alarm["Metrics"] if m is not expression)
+    # The expression adds up every metric, a missing datapoint counting as zero.
+    assert sorted(re.findall(r"FILL\((\w+), 0\)", expression["Expression"])) == sorted(stats)
+    assert set(expression["Expression"].replace(" ", "").split("+")) == {
+        f"FILL({i},0)" for i in stats
+    }
+    watched = {
+        (
+            s["Metric"]["Namespace"],
+            s["Metric"]["MetricName"],
+            tuple(sorted(_dimensions(s["Metric"]).items())),
+        )
+        for s in stats.values()
+    }
+    service = ("service", "scopegate-authorizer")
+    assert watched == {
+        ("acme", "Deny", (("reason", "config_invalid"), service)),
+        ("acme", "Deny", (("reason", "config_unavailable"), service)),
+        ("acme", "Unauthenticated", (("reason", "jwks_unavailable"), service)),
+        ("AWS/Lambda", "Throttles", (("FunctionName", "<AuthorizerFunction>"),)),
+    }
+    assert {(s["Period"], s["Stat"]) for s in stats.values()} == {(300, "Sum")}
+    assert (alarm["Threshold"], alarm["EvaluationPeriods"]) == (1, 1)
+
+
+class _UnreachableSsm:
+    def get_parameter(self, **kwargs: Any) -> Any:
+        raise _ThrottledError()
+
+
+class _ThrottledError(Exception):
+    response: ClassVar[dict[str, Any]] = {"Error": {"Code": "ThrottlingException"}}
+
+
+def _published_metrics(printed: str) -> set[tuple[str, str, tuple[tuple[str, str], ...]]]:
+    """(namespace, metric, dimensions) of every EMF document in the printed lines."""
+    published = set()
+    for line in printed.splitlines():
+        emf = json.loads(line)
+        if "_aws" not in emf:
+            continue
+        (directive,) = emf["_aws"]["CloudWatchMetrics"]
+        (dimension_names,) = directive["Dimensions"]
+        dimensions = tuple(sorted((name, emf[name]) for name in dimension_names))
+        for metric in directive["Metrics"]:
+            published.add((directive["Namespace"], metric["Name"], dimensions))
+    return published
+
+
+def test_authorizer_alarm_watches_the_metrics_the_authorizer_publishes(
+    template: dict[str, Any], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Fail closed and lose the keys for real, and read the EMF documents it prints."""
+    for name, value in _deployed_environment(template, MetricsNamespace="acme").items():
+        monkeypatch.setenv(name, value)  # POWERTOOLS_SERVICE_NAME names the service dimension
+    monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
+    monkeypatch.delenv("POWERTOOLS_DEV", raising=False)
+    monkeypatch.setattr(handler, "metrics", DecisionMetrics("acme"))
+    idp = LocalIssuer()
+    idp.down = True  # the issuer's keys cannot be fetched
+    issuer = {"issuer": idp.issuer, "audiences": [AUDIENCE]}
+    document = json.dumps({"issuers": [issuer], "routes": [{"route": "GET /x", "scopes": ["x"]}]})
+    sources = (
+        ConfigSource({"AUTHORIZER_CONFIG": "{not json"}),
+        ConfigSource({"AUTHORIZER_CONFIG_PARAMETER": "/sg/a"}, ssm_client=_UnreachableSsm()),
+        ConfigSource({"AUTHORIZER_CONFIG": document}),
+    )
+    event = _load_event("authorizer-rest-token.json")
+    event["authorizationToken"] = f"Bearer {idp.token()}"
+    capsys.readouterr()
+    for source in sources:
+        with contextlib.suppress(Unauthorized):
+            handler.handle(handler.Runtime(source, idp), event)
+    handler.metrics.flush()
+
+    published = _published_metrics(capsys.readouterr().out)
+    alarm = _alarms(template, MetricsNamespace="acme")["AuthorizerErrorsAlarm"]
+    ours = [m["MetricStat"]["Metric"] for m in alarm["Metrics"] if "MetricStat" in m]
+    for metric in (m for m in ours if m["Namespace"] == "acme"):
+        dimensions = tuple(sorted(_dimensions(metric).items()))
+        assert ("acme", metric["MetricName"], dimensions) in published, published
+
+
+def test_broker_alarm_watches_the_broker_api_stage(template: dict[str, Any]) -> None:
+    alarm = _alarms(template)["BrokerServerErrorsAlarm"]
+    assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/ApiGateway", "5XXError")
+    # REST API metrics are published under the API's name and the stage name.
+    api_name = _resource(template, "BrokerApi")["Name"]
+    assert _dimensions(alarm) == {"ApiName": api_name, "Stage": "<BrokerStage>"}
+    assert (alarm["Statistic"], alarm["Period"], alarm["Threshold"]) == ("Sum", 300, 5)
+
+
+def test_rotation_alarm_counts_failed_steps(template: dict[str, Any]) -> None:
+    alarm = _alarms(template)["RotationFailuresAlarm"]
+    assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/Lambda", "Errors")
+    assert _dimensions(alarm) == {"FunctionName": "<RotationFunction>"}
+    assert (alarm["Statistic"], alarm["Period"], alarm["Threshold"]) == ("Sum", 300, 1)
+
+
+# --- outputs, description and lint ---------------------------------------------------
+
+OUTPUTS = (
+    "AuthorizerFunctionArn",
+    "BrokerTokenUrl",
+    "BrokerInvokePolicyArn",
+    "RotationFunctionArn",
+)
+
+
+def test_the_outputs_users_need_are_there_and_described(template: dict[str, Any]) -> None:
+    assert sorted(template["Outputs"]) == sorted(OUTPUTS)
+    for name, output in template["Outputs"].items():
+        assert len(output.get("Description", "")) >= 40, name
+
+
+def test_authorizer_function_arn_output_says_how_to_let_other_apis_invoke_it(
+    template: dict[str, Any],
+) -> None:
+    description = template["Outputs"]["AuthorizerFunctionArn"]["Description"]
+    assert "lambda:InvokeFunction" in description
+    assert '"live"' in description
+
+
+def test_template_description_fits_and_names_the_outputs(template: dict[str, Any]) -> None:
+    description = template["Description"]
+    assert len(description.encode()) <= 1024  # CloudFormation's limit
+    for name in ("AuthorizerFunctionArn", "BrokerTokenUrl", "BrokerInvokePolicyArn"):
+        assert name in description
+
+
+def test_every_parameter_has_a_console_label(template: dict[str, Any]) -> None:
+    labels = template["Metadata"]["AWS::CloudFormation::Interface"]["ParameterLabels"]
+    assert sorted(labels) == sorted(template["Parameters"])
+
+
+def test_parameters_are_asked_in_the_order_of_their_groups(template: dict[str, Any]) -> None:
+    # sam deploy --guided asks in the order of the Parameters section.
+    groups = template["Metadata"]["AWS::CloudFormation::Interface"]["ParameterGroups"]
+    assert list(template["Parameters"]) == [name for g in groups for name in g["Parameters"]]
+
+
+# --- samconfig.toml ------------------------------------------------------------------
+
+SAMCONFIG_PATH = ROOT / "samconfig.toml"
+
+
+def _samconfig() -> dict[str, Any]:
+    with SAMCONFIG_PATH.open("rb") as f:
+        return tomllib.load(f)
+
+
+def test_samconfig_deploys_stack_scopegate_with_the_capabilities_it_needs() -> None:
+    default = _samconfig()["default"]
+    assert default["global"]["parameters"]["stack_name"] == "scopegate"
+    deploy = default["deploy"]["parameters"]
+    # Roles and a managed policy, none of them named: CAPABILITY_IAM, not NAMED_IAM.
+    assert deploy["capabilities"].split() == ["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"]
+    assert deploy["resolve_s3"] is True
+    assert deploy["confirm_changeset"] is True
+    assert default["build"]["parameters"] == {"cached": True, "parallel": True}
+    assert default["validate"]["parameters"] == {"lint": True}
+
+
+def test_samconfig_example_overrides_are_valid_parameter_values(template: dict[str, Any]) -> None:
+    """The commented parameter_overrides line, uncommented, passes every constraint."""
+    (line,) = [
+        line.removeprefix("# ")
+        for line in SAMCONFIG_PATH.read_text(encoding="utf-8").splitlines()
+        if line.startswith("# parameter_overrides = ")
+    ]
+    overrides = tomllib.loads(line)["parameter_overrides"]
+    values = dict(item.split("=", 1) for item in shlex.split(overrides))
+    assert len(values) >= 5
+    for name, value in values.items():
+        spec = template["Parameters"][name]
+        items = value.split(",") if spec["Type"] == "CommaDelimitedList" else [value]
+        for item in items:
+            assert re.fullmatch(spec.get("AllowedPattern", ".*"), item), (name, item)
+            if "AllowedValues" in spec:
+                assert item in [str(v) for v in spec["AllowedValues"]], (name, item)
+    assert _Resolver(template, values).rule_violations() == []
 
 
 def test_cfn_lint_reports_no_errors_or_warnings() -> None:
