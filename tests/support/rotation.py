@@ -84,6 +84,7 @@ class FakeCognitoAppClient:
         self.clock = datetime(2026, 11, 1, tzinfo=UTC)
         self.secrets: dict[str, tuple[str, datetime]] = {"s-initial": (initial, self.clock)}
         self.token_requests: list[dict[str, str]] = []
+        self.refuse_tokens = False  # the token endpoint refuses every grant while set
 
     def secret_value(self) -> dict[str, str]:
         """The value of a Secrets Manager secret holding the app client's first secret."""
@@ -140,7 +141,7 @@ class FakeCognitoAppClient:
         self.token_requests.append({k: v[0] for k, v in parse_qs(body.decode()).items()})
         if scheme != "Basic" or unquote_plus(client_id) != self.client_id:
             return 400, {}, b'{"error": "invalid_client"}'
-        if not self.accepts(unquote_plus(secret)):
+        if self.refuse_tokens or not self.accepts(unquote_plus(secret)):
             return 400, {}, b'{"error": "invalid_client"}'
         answer = {"access_token": "eyJ.fake.token", "token_type": "Bearer", "expires_in": 3600}
         return 200, {"content-type": "application/json"}, json.dumps(answer).encode()

@@ -1,28 +1,33 @@
 """The rotation function's four steps and their guards, against moto's Secrets Manager.
 
-The identity provider is an in-memory Cognito app client (`FakeCognito`): its secret
-APIs follow the service (two secrets at most, the last one cannot be deleted) and its
-token endpoint accepts exactly the live secrets, so testSecret really proves a secret.
+The identity provider is an in-memory Cognito app client (tests/support/rotation.py):
+its secret APIs follow the service (two secrets at most, the last one cannot be deleted)
+and its token endpoint accepts exactly the live secrets, so testSecret really proves a
+secret.
 The HTTP providers run against the test identity provider in tests/integration.
 """
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 import secrets as random_secrets
-from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterator
 from typing import Any
-from urllib.parse import parse_qs, unquote_plus
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from tests.support.rotation import rotate, run, stages, start_rotation, value
+from tests.support.rotation import (
+    FakeCognitoAppClient,
+    rotate,
+    run,
+    stages,
+    start_rotation,
+    value,
+)
 from token_broker.config import BrokerConfigSource
 from token_broker.rotation.errors import (
     ProviderError,
@@ -56,69 +61,6 @@ def _error(code: str, operation: str) -> ClientError:
     return ClientError({"Error": {"Code": code, "Message": code}}, operation)
 
 
-class FakeCognito:
-    """One app client's secrets, and a token endpoint that accepts the live ones."""
-
-    def __init__(self, initial: str) -> None:
-        self.clock = datetime(2026, 11, 1, tzinfo=UTC)
-        self.secrets: dict[str, tuple[str, datetime]] = {"s-initial": (initial, self.clock)}
-        self.token_requests: list[dict[str, Any]] = []
-        self.refuse_tokens = False
-
-    # the cognito-idp client methods the adapter uses
-
-    def list_user_pool_client_secrets(self, **ids: str) -> dict[str, Any]:
-        self._check(ids)
-        items = [
-            {"ClientSecretId": sid, "ClientSecretCreateDate": created}
-            for sid, (_, created) in self.secrets.items()
-        ]
-        return {"ClientSecrets": items}
-
-    def add_user_pool_client_secret(self, **ids: str) -> dict[str, Any]:
-        self._check(ids)
-        if len(self.secrets) >= 2:
-            raise _error("LimitExceededException", "AddUserPoolClientSecret")
-        self.clock += timedelta(minutes=1)
-        sid, value = f"s-{random_secrets.token_hex(4)}", random_secrets.token_urlsafe(36)
-        self.secrets[sid] = (value, self.clock)
-        return {"ClientSecretDescriptor": {"ClientSecretId": sid, "ClientSecretValue": value}}
-
-    def delete_user_pool_client_secret(self, ClientSecretId: str, **ids: str) -> dict[str, Any]:
-        self._check(ids)
-        if ClientSecretId not in self.secrets:
-            raise _error("ResourceNotFoundException", "DeleteUserPoolClientSecret")
-        if len(self.secrets) == 1:
-            raise _error("InvalidParameterException", "DeleteUserPoolClientSecret")
-        del self.secrets[ClientSecretId]
-        return {}
-
-    def _check(self, ids: Mapping[str, str]) -> None:
-        assert ids == {"UserPoolId": POOL, "ClientId": CLIENT_ID}
-
-    # the token endpoint (an IdpClient transport)
-
-    def post_form(
-        self, url: str, body: bytes, headers: Mapping[str, str], timeout: float
-    ) -> tuple[int, Mapping[str, str], bytes]:
-        assert url == TOKEN_URL
-        scheme, _, encoded = headers["Authorization"].partition(" ")
-        _, _, secret = base64.b64decode(encoded).decode().partition(":")
-        form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
-        self.token_requests.append(form)
-        live = {value for value, _ in self.secrets.values()}
-        if self.refuse_tokens or scheme != "Basic" or unquote_plus(secret) not in live:
-            return 400, {}, b'{"error": "invalid_client"}'
-        answer = {"access_token": "eyJ.fake.token", "token_type": "Bearer", "expires_in": 3600}
-        return 200, {"content-type": "application/json"}, json.dumps(answer).encode()
-
-    def get(self, url: str, timeout: float) -> tuple[int, Mapping[str, str], bytes]:
-        raise AssertionError("the token endpoint is configured; no discovery")
-
-    def accepts(self, secret: str) -> bool:
-        return any(value == secret for value, _ in self.secrets.values())
-
-
 @pytest.fixture
 def secrets() -> Iterator[Any]:
     with mock_aws():
@@ -126,7 +68,7 @@ def secrets() -> Iterator[Any]:
 
 
 @pytest.fixture
-def cognito(secrets: Any) -> FakeCognito:
+def cognito(secrets: Any) -> FakeCognitoAppClient:
     initial = random_secrets.token_urlsafe(36)
     secrets.create_secret(
         Name=SECRET,
@@ -141,10 +83,12 @@ def cognito(secrets: Any) -> FakeCognito:
             }
         ),
     )
-    return FakeCognito(initial)
+    return FakeCognitoAppClient(
+        pool=POOL, client_id=CLIENT_ID, token_url=TOKEN_URL, initial=initial
+    )
 
 
-def runtime(secrets: Any, cognito: FakeCognito, **kwargs: Any) -> Runtime:
+def runtime(secrets: Any, cognito: FakeCognitoAppClient, **kwargs: Any) -> Runtime:
     return Runtime(
         secrets,
         source=BrokerConfigSource({"BROKER_CONFIG": json.dumps(BROKER_CONFIG)}),
@@ -160,7 +104,7 @@ def runtime(secrets: Any, cognito: FakeCognito, **kwargs: Any) -> Runtime:
 
 
 def test_a_rotation_makes_a_new_provider_secret_current_and_keeps_the_old_one_live(
-    secrets: Any, cognito: FakeCognito
+    secrets: Any, cognito: FakeCognitoAppClient
 ) -> None:
     old = value(secrets, SECRET)
     token = rotate(runtime(secrets, cognito), secrets, SECRET)
@@ -179,7 +123,7 @@ def test_a_rotation_makes_a_new_provider_secret_current_and_keeps_the_old_one_li
 
 
 def test_three_rotations_leave_only_the_current_and_previous_secrets_live(
-    secrets: Any, cognito: FakeCognito
+    secrets: Any, cognito: FakeCognitoAppClient
 ) -> None:
     state = runtime(secrets, cognito)
     for _ in range(3):
@@ -188,7 +132,9 @@ def test_three_rotations_leave_only_the_current_and_previous_secrets_live(
     assert set(cognito.secrets) == {current["secret_id"], previous["secret_id"]}
 
 
-def test_revoke_at_finish_leaves_only_the_new_secret(secrets: Any, cognito: FakeCognito) -> None:
+def test_revoke_at_finish_leaves_only_the_new_secret(
+    secrets: Any, cognito: FakeCognitoAppClient
+) -> None:
     state = runtime(secrets, cognito, revoke_previous=True)
     old = value(secrets, SECRET)
     token = rotate(state, secrets, SECRET)
@@ -202,7 +148,7 @@ def test_revoke_at_finish_leaves_only_the_new_secret(secrets: Any, cognito: Fake
 
 
 def test_every_step_run_twice_gives_the_same_result_as_once(
-    secrets: Any, cognito: FakeCognito
+    secrets: Any, cognito: FakeCognitoAppClient
 ) -> None:
     state = runtime(secrets, cognito)
     token = start_rotation(secrets, SECRET)
@@ -218,7 +164,7 @@ def test_every_step_run_twice_gives_the_same_result_as_once(
 
 
 def test_an_interrupted_create_is_cleaned_up_when_it_runs_again(
-    secrets: Any, cognito: FakeCognito
+    secrets: Any, cognito: FakeCognitoAppClient
 ) -> None:
     state = runtime(secrets, cognito)
     token = start_rotation(secrets, SECRET)
@@ -243,7 +189,7 @@ def test_an_interrupted_create_is_cleaned_up_when_it_runs_again(
 
 
 def test_a_refused_test_grant_leaves_awscurrent_and_the_old_secret_alone(
-    secrets: Any, cognito: FakeCognito
+    secrets: Any, cognito: FakeCognitoAppClient
 ) -> None:
     state = runtime(secrets, cognito, test_budget=2.0)
     old = value(secrets, SECRET)
@@ -259,7 +205,7 @@ def test_a_refused_test_grant_leaves_awscurrent_and_the_old_secret_alone(
 
 
 def test_a_pending_secret_deleted_at_the_provider_is_unstaged_so_rotation_can_restart(
-    secrets: Any, cognito: FakeCognito
+    secrets: Any, cognito: FakeCognitoAppClient
 ) -> None:
     state = runtime(secrets, cognito)
     token = start_rotation(secrets, SECRET)
@@ -274,7 +220,7 @@ def test_a_pending_secret_deleted_at_the_provider_is_unstaged_so_rotation_can_re
 
 
 def test_a_secret_id_naming_no_live_secret_deletes_nothing(
-    secrets: Any, cognito: FakeCognito
+    secrets: Any, cognito: FakeCognitoAppClient
 ) -> None:
     state = runtime(secrets, cognito)
     cognito.add_user_pool_client_secret(UserPoolId=POOL, ClientId=CLIENT_ID)  # two live now
@@ -288,7 +234,7 @@ def test_a_secret_id_naming_no_live_secret_deletes_nothing(
 
 
 def test_the_next_rotation_after_a_failed_one_replaces_the_unproven_secret(
-    secrets: Any, cognito: FakeCognito
+    secrets: Any, cognito: FakeCognitoAppClient
 ) -> None:
     state = runtime(secrets, cognito, test_budget=1.0)
     token = start_rotation(secrets, SECRET)
@@ -308,7 +254,9 @@ def test_the_next_rotation_after_a_failed_one_replaces_the_unproven_secret(
 # --- guards ------------------------------------------------------------------------------------
 
 
-def test_a_secret_without_rotation_enabled_is_refused(secrets: Any, cognito: FakeCognito) -> None:
+def test_a_secret_without_rotation_enabled_is_refused(
+    secrets: Any, cognito: FakeCognitoAppClient
+) -> None:
     version = secrets.describe_secret(SecretId=SECRET)["VersionIdsToStages"]
     (current,) = version
     with pytest.raises(StageError, match="rotation enabled"):
@@ -317,7 +265,7 @@ def test_a_secret_without_rotation_enabled_is_refused(secrets: Any, cognito: Fak
 
 
 def test_a_token_that_is_no_version_of_the_secret_is_refused(
-    secrets: Any, cognito: FakeCognito
+    secrets: Any, cognito: FakeCognitoAppClient
 ) -> None:
     start_rotation(secrets, SECRET)
     with pytest.raises(StageError, match="not a version"):
@@ -325,7 +273,7 @@ def test_a_token_that_is_no_version_of_the_secret_is_refused(
 
 
 def test_a_version_already_current_returns_without_touching_the_provider(
-    secrets: Any, cognito: FakeCognito
+    secrets: Any, cognito: FakeCognitoAppClient
 ) -> None:
     state = runtime(secrets, cognito)
     token = rotate(state, secrets, SECRET)
@@ -336,7 +284,7 @@ def test_a_version_already_current_returns_without_touching_the_provider(
 
 
 def test_a_version_neither_current_nor_pending_is_refused(
-    secrets: Any, cognito: FakeCognito
+    secrets: Any, cognito: FakeCognitoAppClient
 ) -> None:
     state = runtime(secrets, cognito)
     rotate(state, secrets, SECRET)
@@ -357,7 +305,7 @@ def test_a_version_neither_current_nor_pending_is_refused(
     ],
 )
 def test_an_event_that_is_not_a_rotation_step_is_refused(
-    secrets: Any, cognito: FakeCognito, bad: object
+    secrets: Any, cognito: FakeCognitoAppClient, bad: object
 ) -> None:
     with pytest.raises(StageError):
         handle(runtime(secrets, cognito), bad)
@@ -383,7 +331,7 @@ def _rewrite(secrets: Any, **changes: Any) -> None:
     ],
 )
 def test_a_secret_rotation_cannot_use_fails_create_with_a_clear_reason(
-    secrets: Any, cognito: FakeCognito, changes: dict[str, Any], message: str
+    secrets: Any, cognito: FakeCognitoAppClient, changes: dict[str, Any], message: str
 ) -> None:
     _rewrite(secrets, **changes)
     token = start_rotation(secrets, SECRET)
@@ -393,7 +341,7 @@ def test_a_secret_rotation_cannot_use_fails_create_with_a_clear_reason(
 
 
 def test_a_secret_no_broker_client_uses_fails_test_secret(
-    secrets: Any, cognito: FakeCognito
+    secrets: Any, cognito: FakeCognitoAppClient
 ) -> None:
     state = runtime(secrets, cognito)
     state.source = BrokerConfigSource(
@@ -410,7 +358,7 @@ def test_a_secret_no_broker_client_uses_fails_test_secret(
 
 def test_each_step_logs_one_line_and_never_a_secret(
     secrets: Any,
-    cognito: FakeCognito,
+    cognito: FakeCognitoAppClient,
     caplog: pytest.LogCaptureFixture,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
