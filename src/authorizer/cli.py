@@ -26,19 +26,26 @@ EXPLAIN_ARN = "arn:aws:execute-api:us-east-1:123456789012:explain/$default"
 
 
 def cache_conflicts(config: AuthorizerConfig) -> list[tuple[Route, Route]]:
-    """Pairs whose IAM patterns reach into each other's paths with different scopes."""
+    """Route pairs that can make a cached policy inexact (see ``policy.build_scope_policy``).
+
+    A route R that a token may lack is a problem when some other route's pattern reaches
+    into R's paths (R must be denied) while R's own pattern reaches into the paths of some
+    other route (so denying R would refuse that one): the two may be different routes.
+    """
     routes = [r for r in config.routes if not r.websocket]
-    found = []
-    for i, a in enumerate(routes):
-        for b in routes[i + 1 :]:
-            same_rule = (a.any_scopes, a.all_scopes) == (b.any_scopes, b.all_scopes)
-            if same_rule or not set(a.methods) & set(b.methods):
-                continue
-            if overlaps(glob_tokens(a), template_tokens(b)) and overlaps(
-                glob_tokens(b), template_tokens(a)
-            ):
-                found.append((a, b))
-    return found
+    found: list[tuple[Route, Route]] = []
+    for r in routes:
+        others = [o for o in routes if (o.any_scopes, o.all_scopes) != (r.any_scopes, r.all_scopes)]
+        for method in r.methods:
+            rivals = [o for o in others if method in o.methods]
+            needers = [g for g in rivals if overlaps(glob_tokens(g), template_tokens(r))]
+            harmed = [g for g in rivals if overlaps(glob_tokens(r), template_tokens(g))]
+            if needers and harmed:
+                for x, y in ((needers[0], r), (r, harmed[0])):
+                    pair = (x, y) if routes.index(x) < routes.index(y) else (y, x)
+                    if pair not in found:
+                        found.append(pair)
+    return sorted(found, key=lambda p: (routes.index(p[0]), routes.index(p[1])))
 
 
 def _event(api: str, method: str, path: str, token: str) -> dict[str, Any]:

@@ -159,6 +159,21 @@ def test_policies_are_memoised_per_relevant_scope_set_and_stage() -> None:
     assert c is not a
 
 
+def test_a_conflict_made_by_three_routes_is_reported() -> None:
+    """Found by the property test: /{id}'s Allow reaches /x/items/orders (so that route
+    needs a Deny) while that route's Deny would reach /orders/orders/... (also granted)."""
+    config = config_of(
+        [
+            {"route": "GET /", "scopes": ["s1"]},
+            {"route": "GET /{id}", "scopes": ["s1"]},
+            {"route": "GET /orders/orders/{proxy+}", "scopes": ["s1"]},
+            {"route": "GET /{id}/items/orders", "all_scopes": ["s1", "s2"]},
+        ]
+    )
+    assert not PolicyBook(config.routes).scope_policy(frozenset({"s1"}), "rest").exact
+    assert cache_conflicts(config)
+
+
 def test_overlapping_routes_are_reported_and_never_over_granted() -> None:
     config = config_of(
         [
