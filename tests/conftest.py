@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
-from tests.support.idp import (
-    IdentityProvider,
-    IdentityProviderUnavailableError,
-    default_clients,
-    default_resources,
-)
-
-
-def _start(provider: IdentityProvider) -> IdentityProvider:
-    try:
-        return provider.start()
-    except IdentityProviderUnavailableError as err:
-        pytest.fail(f"the test identity provider is not installed: {err}", pytrace=False)
+from tests.support.idp import IdentityProvider, default_clients, default_resources, serving
 
 
 @pytest.fixture(scope="session")
@@ -28,26 +17,17 @@ def idp() -> Iterator[IdentityProvider]:
 
     Don't rotate its keys; use idp_factory for tests that change the IdP's state.
     """
-    provider = _start(IdentityProvider(default_clients(), default_resources(alg="RS256")))
-    try:
-        yield provider
-    finally:
-        provider.stop()
+    with serving(IdentityProvider(default_clients(), default_resources(alg="RS256"))) as idp:
+        yield idp
 
 
 @pytest.fixture
 def idp_factory() -> Iterator[Callable[..., IdentityProvider]]:
     """Starts private IdPs (IdentityProvider's keyword arguments); stopped after the test."""
-    started: list[IdentityProvider] = []
+    with contextlib.ExitStack() as started:
 
-    def factory(**kwargs: Any) -> IdentityProvider:
-        kwargs.setdefault("clients", default_clients())
-        provider = _start(IdentityProvider(**kwargs))
-        started.append(provider)
-        return provider
+        def factory(**kwargs: Any) -> IdentityProvider:
+            kwargs.setdefault("clients", default_clients())
+            return started.enter_context(serving(IdentityProvider(**kwargs)))
 
-    try:
         yield factory
-    finally:
-        for provider in started:
-            provider.stop()

@@ -18,11 +18,11 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from tests.support.idp import (
     IdentityProvider,
     IdentityProviderError,
-    IdentityProviderUnavailableError,
     TokenRequestError,
     default_clients,
     default_resources,
     private_key_jwt_client,
+    serving,
     sign_client_assertion,
 )
 
@@ -61,15 +61,8 @@ def auth_idp(
         private_key_jwt_client("rsa-signer", signing_keys["rsa-signer"], "orders:read"),
         private_key_jwt_client("ec-signer", signing_keys["ec-signer"], "orders:write", kid="ec-1"),
     ]
-    provider = IdentityProvider(clients, default_resources())
-    try:
-        provider.start()
-    except IdentityProviderUnavailableError as err:
-        pytest.fail(f"the test identity provider is not installed: {err}", pytrace=False)
-    try:
+    with serving(IdentityProvider(clients, default_resources())) as provider:
         yield provider
-    finally:
-        provider.stop()
 
 
 @pytest.fixture

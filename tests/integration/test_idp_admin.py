@@ -31,10 +31,10 @@ from tests.support.idp import (
     OKTA_API_TOKEN,
     IdentityProvider,
     IdentityProviderError,
-    IdentityProviderUnavailableError,
     default_clients,
     default_resources,
     management_client,
+    serving,
 )
 
 pytestmark = pytest.mark.integration
@@ -160,15 +160,8 @@ def shared_idp() -> Iterator[IdentityProvider]:
             "token_endpoint_auth_method": "client_secret_post",
         },
     ]
-    provider = IdentityProvider(clients, default_resources())
-    try:
-        provider.start()
-    except IdentityProviderUnavailableError as err:
-        pytest.fail(f"the test identity provider is not installed: {err}", pytrace=False)
-    try:
+    with serving(IdentityProvider(clients, default_resources())) as provider:
         yield provider
-    finally:
-        provider.stop()
 
 
 @pytest.fixture

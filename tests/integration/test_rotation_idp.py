@@ -27,11 +27,11 @@ from tests.support.idp import (
     OKTA_API_TOKEN,
     ORDERS_API,
     IdentityProvider,
-    IdentityProviderUnavailableError,
     TokenRequestError,
     default_clients,
     default_resources,
     management_client,
+    serving,
 )
 from tests.support.rotation import rotate, run, stages, start_rotation, value
 from token_broker.config import BrokerConfigSource
@@ -67,15 +67,8 @@ def idp() -> Iterator[IdentityProvider]:
         for p in PROVIDERS
     ]
     clients.append(management_client(auth="client_secret_post"))
-    provider = IdentityProvider(clients, default_resources())
-    try:
-        provider.start()
-    except IdentityProviderUnavailableError as err:
-        pytest.fail(f"the test identity provider is not installed: {err}", pytrace=False)
-    try:
+    with serving(IdentityProvider(clients, default_resources())) as provider:
         yield provider
-    finally:
-        provider.stop()
 
 
 @pytest.fixture

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import base64
 import collections
+import contextlib
 import hashlib
 import json
 import os
@@ -46,7 +47,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any, Self
@@ -610,3 +611,19 @@ class IdentityProvider:
     def reset_secrets(self) -> None:
         """Every client holds only its configured secret again; no propagation delay."""
         self._request("POST", "/__test/reset-secrets", b"{}")
+
+
+@contextlib.contextmanager
+def serving(provider: IdentityProvider) -> Iterator[IdentityProvider]:
+    """For pytest fixtures: the provider started (or the test failed with how to install
+    it, not a traceback), and stopped afterwards."""
+    try:
+        provider.start()
+    except IdentityProviderUnavailableError as err:
+        import pytest
+
+        pytest.fail(f"the test identity provider is not installed: {err}", pytrace=False)
+    try:
+        yield provider
+    finally:
+        provider.stop()
