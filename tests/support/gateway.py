@@ -13,11 +13,16 @@ proxy response back.
 What AWS does that matters to a handler: REST passes the body as text
 (``isBase64Encoded`` false, no binary media types); function URLs base64-encode every
 body whose type is not text, JSON, XML or JavaScript, form-encoded bodies included.
+
+Shared with tools/local/apigw.py: ``HttpServer`` (the threaded server on 127.0.0.1 that
+hands each ``Request`` to a ``serve`` function) and ``proxy_reply`` (a Lambda proxy
+response, payload 1.0 or 2.0, turned into the HTTP reply API Gateway would send).
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import json
 import sys
@@ -35,6 +40,7 @@ from tests.support.sigv4 import SecretEntry, SignatureError, verify
 
 Handler = Callable[[dict[str, Any], Any], Any]
 Mode = Literal["rest", "function_url"]
+PayloadVersion = Literal["1.0", "2.0"]  # REST proxy integration; HTTP API / function URL
 Reply = tuple[int, list[tuple[str, str]], bytes]  # status, headers, body
 TOKEN_PATH = "/token"
 API_ACCOUNT = "111122223333"  # the account that owns the API and the function
@@ -81,12 +87,145 @@ class Request:
     source_ip: str
 
 
+class MalformedProxyResponse(ValueError):
+    """A Lambda proxy response API Gateway cannot turn into HTTP (the client gets a 5xx)."""
+
+
+def proxy_reply(result: Any, payload: PayloadVersion, request_id: str) -> Reply:
+    """The HTTP reply API Gateway writes for a Lambda proxy integration's ``result``.
+
+    Payload 1.0 (REST) needs ``statusCode``; payload 2.0 (HTTP API, function URL) infers
+    200 and a JSON body from any other JSON value and adds ``cookies`` as ``Set-Cookie``.
+    Raises ``MalformedProxyResponse`` for what AWS refuses; the caller picks the 5xx.
+    """
+    headers: list[tuple[str, str]] = []
+    if not isinstance(result, dict) or "statusCode" not in result:
+        if payload == "1.0":
+            raise MalformedProxyResponse("a payload 1.0 response needs a statusCode")
+        headers = [("Content-Type", "application/json"), ("x-amzn-RequestId", request_id)]
+        return 200, headers, json.dumps(result).encode()
+    status = result["statusCode"]
+    body = result.get("body") or ""
+    if isinstance(status, bool) or not isinstance(status, int) or not isinstance(body, str):
+        raise MalformedProxyResponse("statusCode must be an integer and body a string")
+    raw = body.encode()
+    if result.get("isBase64Encoded"):
+        try:
+            raw = base64.b64decode(body)
+        except binascii.Error as e:
+            raise MalformedProxyResponse("isBase64Encoded but the body is not base64") from e
+    for name, values in (result.get("multiValueHeaders") or {}).items():
+        headers += [(name, str(value)) for value in values]
+    multi = {name.lower() for name, _ in headers}
+    for name, value in (result.get("headers") or {}).items():
+        if name.lower() not in multi:
+            headers.append((name, str(value)))
+    if payload == "2.0":
+        headers += [("Set-Cookie", cookie) for cookie in result.get("cookies") or []]
+    headers.append(("x-amzn-RequestId", request_id))
+    return status, headers, raw
+
+
+class HttpServer:
+    """A threaded HTTP/1.1 server on 127.0.0.1 (a free port) that answers with ``serve``.
+
+    Like API Gateway it wants a ``Content-Length`` (411 for a chunked or unreadable one),
+    answers HEAD without a body, and logs nothing.
+
+        with HttpServer(api.serve) as server:
+            urllib.request.urlopen(server.base_url + "/orders")
+    """
+
+    def __init__(self, serve: Callable[[Request], Reply]) -> None:
+        self.serve = serve
+        self._httpd: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        if self._httpd is None:
+            raise RuntimeError("the server is not started")
+        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
+
+    @property
+    def running(self) -> bool:
+        return self._httpd is not None
+
+    def start(self) -> Self:
+        self._httpd = _Server(self.serve)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._httpd = self._thread = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+
+    def __init__(self, serve: Callable[[Request], Reply]) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.serve = serve
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         if not isinstance(sys.exc_info()[1], ConnectionError):  # a client that gave up
             super().handle_error(request, client_address)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+
+    def _serve(self) -> None:
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if length < 0 or "chunked" in self.headers.get("Transfer-Encoding", ""):
+            self._reply(411, [("Content-Type", "application/json")], b'{"message":null}')
+            return
+        path, _, query = self.path.partition("?")
+        request = Request(
+            self.command,
+            path,
+            query,
+            list(self.headers.items()),
+            self.rfile.read(length),
+            self.client_address[0],
+        )
+        self._reply(*self.server.serve(request))
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
+
+    def _reply(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+        self.send_response(status)
+        for name, value in headers:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
 
 
 class LocalBrokerGateway:
@@ -124,8 +263,7 @@ class LocalBrokerGateway:
         self.events: list[dict[str, Any]] = []
         self.refusals: list[str] = []
         self.errors: list[BaseException] = []
-        self._httpd: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._server = HttpServer(self.serve)
 
     @property
     def service(self) -> str:
@@ -134,9 +272,9 @@ class LocalBrokerGateway:
 
     @property
     def base_url(self) -> str:
-        if self._httpd is None:
+        if not self._server.running:
             raise RuntimeError("the gateway is not started")
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
+        return self._server.base_url
 
     @property
     def token_url(self) -> str:
@@ -146,56 +284,11 @@ class LocalBrokerGateway:
     url = token_url
 
     def start(self) -> Self:
-        gateway = self
-
-        class _Handler(BaseHTTPRequestHandler):
-            def _serve(self) -> None:
-                try:
-                    length = int(self.headers.get("Content-Length") or 0)
-                except ValueError:
-                    length = -1
-                if length < 0 or "chunked" in self.headers.get("Transfer-Encoding", ""):
-                    self._reply(411, [("Content-Type", "application/json")], b'{"message":null}')
-                    return
-                path, _, query = self.path.partition("?")
-                request = Request(
-                    self.command,
-                    path,
-                    query,
-                    list(self.headers.items()),
-                    self.rfile.read(length),
-                    self.client_address[0],
-                )
-                self._reply(*gateway.serve(request))
-
-            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
-
-            def _reply(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
-                self.send_response(status)
-                for name, value in headers:
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                if self.command != "HEAD":
-                    self.wfile.write(body)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self._httpd = _Server(("127.0.0.1", 0), _Handler)
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-        self._thread.start()
+        self._server.start()
         return self
 
     def stop(self) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._httpd = self._thread = None
+        self._server.stop()
 
     def __enter__(self) -> Self:
         return self.start()
@@ -249,7 +342,10 @@ class LocalBrokerGateway:
         except Exception as e:  # noqa: BLE001 - a crashed function is a 502, as on AWS
             self.errors.append(e)
             return self._internal_error(request_id)
-        return self._response(result, request_id)
+        try:
+            return proxy_reply(result, "1.0" if self.mode == "rest" else "2.0", request_id)
+        except MalformedProxyResponse:
+            return self._internal_error(request_id)
 
     def _refuse(self, reason: str, message: str, request_id: str) -> Reply:
         self.refusals.append(reason)
@@ -266,30 +362,6 @@ class LocalBrokerGateway:
             body = {"Message": "Internal Server Error"}
         headers = [("Content-Type", "application/json"), ("x-amzn-RequestId", request_id)]
         return 502, headers, json.dumps(body).encode()
-
-    def _response(self, result: Any, request_id: str) -> Reply:
-        headers: list[tuple[str, str]] = []
-        if not isinstance(result, dict) or "statusCode" not in result:
-            if self.mode == "rest":
-                return self._internal_error(request_id)  # a malformed proxy response
-            # A function URL infers the response from any JSON value.
-            headers = [("Content-Type", "application/json"), ("x-amzn-RequestId", request_id)]
-            return 200, headers, json.dumps(result).encode()
-        status = result["statusCode"]
-        body = result.get("body") or ""
-        if isinstance(status, bool) or not isinstance(status, int) or not isinstance(body, str):
-            return self._internal_error(request_id)
-        raw = base64.b64decode(body) if result.get("isBase64Encoded") else body.encode()
-        for name, values in (result.get("multiValueHeaders") or {}).items():
-            headers += [(name, str(value)) for value in values]
-        multi = {name.lower() for name, _ in headers}
-        for name, value in (result.get("headers") or {}).items():
-            if name.lower() not in multi:
-                headers.append((name, str(value)))
-        if self.mode == "function_url":
-            headers += [("Set-Cookie", cookie) for cookie in result.get("cookies") or []]
-        headers.append(("x-amzn-RequestId", request_id))
-        return status, headers, raw
 
 
 @dataclass(frozen=True, slots=True)
