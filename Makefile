@@ -1,6 +1,8 @@
 # scopegate: the README's commands.
-#   make demo   run scopegate locally: the authorizer and the token broker against the test IdP
-#   make test   the full test suite (lint, types, template, build, unit, integration)
+#   make run    the whole of scopegate on 127.0.0.1 until Ctrl-C: IdP, moto, local gateway
+#   make test   the full test suite (lint, types, template, build, smoke, unit, integration, e2e)
+#   make smoke  the local stack, checked: the run's commands played with a table of results
+#   make demo   authorizer events of every API type and the broker flow, in one table
 #   make build  sam build for Lambda (python3.13, arm64, no Docker), then check the artifacts
 #   make bench  speed figures (ratios measured within one run)
 
@@ -39,7 +41,7 @@ SAM_OFFLINE := env -u no_proxy -u NO_PROXY http_proxy=http://127.0.0.1:9 \
 # fetches the dependencies' wheels for arm64 with it (pip --platform, so no Docker).
 LAMBDA_PY := $(shell for p in "$(PYENV_PY)" "$$(command -v python3.13)"; do [ -n "$$p" ] && [ -x "$$p" ] && "$$p" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' 2>/dev/null && { echo "$$p"; break; }; done)
 
-.PHONY: demo test lint typecheck template validate build sam unit bench idp clean
+.PHONY: run smoke demo test lint typecheck template validate build sam unit bench idp clean
 
 $(VENV)/.installed: requirements-dev.txt src/requirements.txt
 	$(PYTHON_BOOT) -m venv $(VENV)
@@ -62,6 +64,12 @@ tests/idp/node_modules/.installed: tests/idp/package.json tests/idp/package-lock
 
 idp: tests/idp/node_modules/.installed
 
+run: $(VENV)/.installed idp
+	$(PY) tools/run.py
+
+smoke: $(VENV)/.installed idp
+	$(PY) tools/run.py --smoke
+
 demo: $(VENV)/.installed idp
 	$(PY) tools/demo.py
 
@@ -83,7 +91,7 @@ build: $(SAM_STAMP) $(VENV)/.installed
 	PATH="$(dir $(LAMBDA_PY)):$$PATH" $(SAM_ENV) $(SAM) build $(SAM_TEMPLATE)
 	$(PY) tools/check_build.py
 
-test: $(VENV)/.installed idp lint typecheck template build
+test: $(VENV)/.installed idp lint typecheck template build smoke
 	$(PY) -m pytest -q
 
 bench: $(VENV)/.installed idp

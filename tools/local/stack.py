@@ -1,0 +1,286 @@
+"""The whole of scopegate on 127.0.0.1, with no AWS account: what `make run` starts.
+
+    identity provider   tests/idp (oidc-provider, node), the demo clients of world.py
+    AWS                 moto's server: Secrets Manager (client secrets), SSM (both configs),
+                        Lambda and IAM (only so that RotateSecret finds the rotation function)
+    gateway             one HTTP server: POST /token goes to the broker behind SigV4
+                        (tests/support/gateway.py), every other path to the demo API behind
+                        the authorizer (apigw.py)
+
+The three functions run in this process, each through its real entry point
+(``handle(runtime, event, context)``, which ``lambda_handler`` calls), with a runtime of
+its own that reads its config from SSM and its secrets from Secrets Manager, both moto's,
+over HTTP, as in Lambda. Nothing here touches ``os.environ``, so a stack can run inside a
+test process.
+
+    with LocalStack(flavor="rest-token", cache_ttl=300) as stack:
+        token = stack.broker_client("worker").get_token("orders:read")
+        urllib.request.urlopen(stack.api_url + "/orders/42")  # with the token
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import zipfile
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from types import TracebackType
+from typing import Any, Self
+
+import boto3
+from botocore.config import Config
+
+from tests.support.gateway import HttpServer, LambdaContext, LocalBrokerGateway, Reply, Request
+from token_broker.client import BrokerClient
+from tools.local import world
+from tools.local.apigw import Flavor, ProtectedApi
+
+FUNCTION_SERVICES = ("scopegate-authorizer", "scopegate-broker", "scopegate-rotation")
+ROTATION_FUNCTION = "scopegate-rotation"
+MOTO_KEYS = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}  # moto takes any
+
+
+class LocalStack:
+    """Start with ``with LocalStack(...) as stack`` (or start()/stop()); see the module doc.
+
+    ``flavor`` is the API's authorizer type (rest-token, rest-request or http), ``cache_ttl``
+    the authorizer result cache's TTL (0 turns it off), ``min_remaining`` the broker's
+    ``min_remaining_seconds`` (above the IdP's token lifetime, every request reaches the
+    IdP), ``token_ttl`` the IdP's access token lifetime. ``log`` receives the functions'
+    log lines (default: left where they are, stdout).
+    """
+
+    def __init__(
+        self,
+        *,
+        flavor: Flavor = "rest-token",
+        cache_ttl: float = 300.0,
+        min_remaining: int | None = None,
+        token_ttl: int = 300,
+        log: io.TextIOBase | None = None,
+    ) -> None:
+        self.flavor: Flavor = flavor
+        self.cache_ttl = cache_ttl
+        self.min_remaining = min_remaining
+        self.idp = world.identity_provider(token_ttl)
+        self._log = log
+        self._exit = ExitStack()
+        self.server: HttpServer | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def start(self) -> Self:
+        try:
+            self._start()
+        except BaseException:
+            self._exit.close()
+            raise
+        return self
+
+    def _start(self) -> None:
+        self._exit.enter_context(self.idp)
+        self.aws_url = self._exit.enter_context(moto_server())
+        self.secrets = self.aws_client("secretsmanager")
+        self.ssm = self.aws_client("ssm")
+        self._seed()
+        self.authorizer, self.broker, self.rotation = self._runtimes()  # imports the handlers
+        if self._log is not None:
+            self._exit.enter_context(function_logs_to(self._log))
+        self.rotation_arn = self._register_rotation()
+        self.api = ProtectedApi(
+            self._invoke_authorizer,
+            world.backend,
+            world.api_routes(self.authorizer_config),
+            flavor=self.flavor,
+            cache_ttl=self.cache_ttl,
+            region=world.REGION,
+            account=world.ACCOUNT,
+        )
+        self.broker_gateway = LocalBrokerGateway(
+            self._invoke_broker,
+            {task.access_key: task.identity for task in world.TASKS.values()},
+            region=world.REGION,
+            raise_handler_errors=False,
+        )
+        self.server = self._exit.enter_context(HttpServer(self._route))
+
+    def stop(self) -> None:
+        self._exit.close()
+        self.server = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # -- what users and tests reach -------------------------------------------------------
+
+    @property
+    def api_url(self) -> str:
+        if self.server is None:
+            raise RuntimeError("the local stack is not started")
+        return self.server.base_url
+
+    @property
+    def token_url(self) -> str:
+        return self.api_url + "/token"
+
+    def broker_client(self, task: str) -> BrokerClient:
+        """A task's ``BrokerClient``, signing with the task's made-up role keys."""
+        return BrokerClient(
+            self.token_url, region=world.REGION, credentials_provider=world.TASKS[task].credentials
+        )
+
+    def rotate(self, client: str) -> dict[str, Any]:
+        """RotateSecret on a broker client's secret, as `aws secretsmanager rotate-secret`."""
+        secret = world.UPSTREAM[client][0]
+        answer: dict[str, Any] = self.secrets.rotate_secret(
+            SecretId=secret,
+            RotationLambdaARN=self.rotation_arn,
+            RotationRules={"AutomaticallyAfterDays": 30},
+        )
+        return answer
+
+    def aws_client(self, service: str) -> Any:
+        """A boto3 client for moto's server (no retries, so failures show at once)."""
+        config = Config(retries={"max_attempts": 1, "mode": "standard"})
+        return boto3.client(
+            service, endpoint_url=self.aws_url, region_name=world.REGION, config=config, **MOTO_KEYS
+        )
+
+    # -- wiring ---------------------------------------------------------------------------
+
+    def _seed(self) -> None:
+        self.authorizer_config = world.authorizer_config(self.idp)
+        broker_config = world.broker_config(self.idp, self.min_remaining)
+        for name, doc in (
+            (world.AUTHORIZER_PARAMETER, self.authorizer_config),
+            (world.BROKER_PARAMETER, broker_config),
+        ):
+            self.ssm.put_parameter(Name=name, Value=json.dumps(doc), Type="String")
+        for name, value in world.client_secrets(self.idp).items():
+            self.secrets.create_secret(Name=name, SecretString=value)
+
+    def _runtimes(self) -> tuple[Any, Any, Any]:
+        # Imported here: each handler builds its logger on import, and a caller may set
+        # POWERTOOLS_* variables (log level, metrics off) before starting a stack.
+        from authorizer.handler import Runtime as AuthorizerRuntime
+        from authorizer.sources import ConfigSource
+        from token_broker.config import BrokerConfigSource
+        from token_broker.handler import Runtime as BrokerRuntime
+        from token_broker.rotation.handler import Runtime as RotationRuntime
+        from token_broker.secret_store import SecretStore
+
+        def broker_source() -> BrokerConfigSource:
+            env = {"BROKER_CONFIG_PARAMETER": world.BROKER_PARAMETER}
+            return BrokerConfigSource(env, ssm_client=self.ssm)
+
+        authorizer = AuthorizerRuntime(
+            ConfigSource(
+                {"AUTHORIZER_CONFIG_PARAMETER": world.AUTHORIZER_PARAMETER}, ssm_client=self.ssm
+            )
+        )
+        broker = BrokerRuntime(broker_source(), SecretStore(self.secrets))
+        rotation = RotationRuntime(self.secrets, source=broker_source())
+        return authorizer, broker, rotation
+
+    def _register_rotation(self) -> str:
+        """Create the rotation function in moto's Lambda and run its invocations here.
+
+        moto's RotateSecret invokes the four steps through its Lambda backend, which would
+        need Docker to run code; the stack's function answers them in process instead. A
+        failed step fails the RotateSecret call (AWS would run the steps asynchronously and
+        report the failure in the function's log).
+        """
+        iam, lambdas = self.aws_client("iam"), self.aws_client("lambda")
+        role = iam.create_role(RoleName=ROTATION_FUNCTION, AssumeRolePolicyDocument="{}")
+        code = io.BytesIO()
+        with zipfile.ZipFile(code, "w") as archive:
+            archive.writestr("README.txt", "runs in process: tools/local/stack.py")
+        arn: str = lambdas.create_function(
+            FunctionName=ROTATION_FUNCTION,
+            Runtime="python3.13",
+            Role=role["Role"]["Arn"],
+            Handler="token_broker.rotation.lambda_handler",
+            Code={"ZipFile": code.getvalue()},
+            Timeout=120,
+        )["FunctionArn"]
+        from moto.awslambda.utils import get_backend
+
+        get_backend(world.ACCOUNT, world.REGION).invoke = self._invoke_rotation  # type: ignore[method-assign]
+        return arn
+
+    def _invoke_rotation(
+        self, function_name: str, qualifier: Any, body: Any, headers: Any, response_headers: Any
+    ) -> bytes:
+        from moto.secretsmanager.exceptions import InvalidRequestException
+
+        from token_broker.rotation.handler import handle
+
+        event = json.loads(body)
+        context = LambdaContext(ROTATION_FUNCTION, self.rotation_arn, timeout_seconds=120)
+        try:
+            handle(self.rotation, event, context)
+        except Exception as e:  # the step's log line says why, without values
+            step = event.get("Step")
+            raise InvalidRequestException(f"the rotation function failed at {step}: {e}") from e
+        return b"null"
+
+    def _invoke_authorizer(self, event: dict[str, Any], context: Any) -> Any:
+        from authorizer.handler import handle
+
+        return handle(self.authorizer, event)
+
+    def _invoke_broker(self, event: dict[str, Any], context: Any) -> Any:
+        from token_broker.handler import handle
+
+        return handle(self.broker, event, context)
+
+    def _route(self, request: Request) -> Reply:
+        if request.path == "/token":
+            return self.broker_gateway.serve(request)
+        return self.api.serve(request)
+
+
+@contextmanager
+def moto_server() -> Iterator[str]:
+    """moto's threaded server on a free port of 127.0.0.1; yields its URL, resets on exit."""
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per AWS call
+    server = ThreadedMotoServer("127.0.0.1", 0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+        from moto.moto_api._internal.models import moto_api_backend
+
+        moto_api_backend.reset()  # the backends live in this process: leave them empty
+
+
+@contextmanager
+def function_logs_to(stream: io.TextIOBase) -> Iterator[None]:
+    """Send the functions' log lines to ``stream`` (and put them back afterwards)."""
+    handlers = [
+        handler
+        for name in FUNCTION_SERVICES
+        for handler in logging.getLogger(name).handlers
+        if isinstance(handler, logging.StreamHandler)
+    ]
+    previous = [handler.setStream(stream) for handler in handlers]  # type: ignore[arg-type]
+    try:
+        yield
+    finally:
+        for handler, old in zip(handlers, previous, strict=True):
+            if old is not None:
+                handler.setStream(old)
