@@ -54,13 +54,18 @@ def main(argv: list[str] | None = None) -> int:
         return smoke(args.flavor, args.cache_ttl)
     with LocalStack(flavor=args.flavor, cache_ttl=args.cache_ttl) as stack:
         print(banner(stack), flush=True)
-        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # leave the `with`: stop all
+        for signum in (signal.SIGINT, signal.SIGTERM):  # even where a shell ignores SIGINT
+            signal.signal(signum, _interrupt)
         try:
             while True:
                 time.sleep(3600)
         except KeyboardInterrupt:
             print("\nstopping", flush=True)
     return 0
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # leaves the `with`, which stops everything it started
 
 
 def banner(stack: LocalStack) -> str:
@@ -86,20 +91,28 @@ Paste into another shell, from {ROOT}:
 
   # a token from the broker, then the API with it: 200
   TOKEN=$({cli} --scope "orders:read orders:write")
-  curl -i -H "Authorization: Bearer $TOKEN" {api}/orders/42
+  curl -i -w '\\n' -H "Authorization: Bearer $TOKEN" {api}/orders/42
 
   # no token: 401
-  curl -i {api}/orders/42
+  curl -i -w '\\n' {api}/orders/42
 
   # too few scopes (orders:read only) for POST /orders: 403
   READ=$({cli} --scope orders:read)
-  curl -i -X POST -H "Authorization: Bearer $READ" {api}/orders
+  curl -i -w '\\n' -X POST -H "Authorization: Bearer $READ" {api}/orders
 
-  # rotate the client secret at the identity provider through Secrets Manager (AWS CLI)
-  aws --endpoint-url {stack.aws_url} --region {world.REGION} secretsmanager rotate-secret \\
-      --secret-id {secret} --rotation-lambda-arn {stack.rotation_arn}
+  # rotate its client secret at the identity provider, through Secrets Manager (with
+  # the AWS CLI: aws --endpoint-url URL secretsmanager rotate-secret --secret-id ...)
+  PYTHONPATH=src {PYTHON} -c 'import boto3; print(boto3.client("secretsmanager", \\
+      region_name="{world.REGION}", endpoint_url="{stack.aws_url}").rotate_secret(SecretId="{
+        secret
+    }", \\
+      RotationLambdaARN="{stack.rotation_arn}")["VersionId"])'
 
-Routes: {", ".join(stack.api.routes)}. Other tasks: {
+  # tokens keep coming (a new one, orders:write only, from the IdP): 200
+  WRITE=$({cli} --scope orders:write)
+  curl -i -w '\\n' -H "Authorization: Bearer $WRITE" {api}/orders/42/items
+
+Routes: {", ".join(route.key for route in stack.api.routes)}. Other tasks: {
         ", ".join(
             f"{t.role}/{t.session} ({t.access_key})" for t in world.TASKS.values() if t != worker
         )

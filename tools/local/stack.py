@@ -142,10 +142,9 @@ class LocalStack:
     def rotate(self, client: str) -> dict[str, Any]:
         """RotateSecret on a broker client's secret, as `aws secretsmanager rotate-secret`."""
         secret = world.UPSTREAM[client][0]
+        # moto forgets the function unless it is named again (AWS remembers it).
         answer: dict[str, Any] = self.secrets.rotate_secret(
-            SecretId=secret,
-            RotationLambdaARN=self.rotation_arn,
-            RotationRules={"AutomaticallyAfterDays": 30},
+            SecretId=secret, RotationLambdaARN=self.rotation_arn
         )
         return answer
 
@@ -214,8 +213,16 @@ class LocalStack:
             Timeout=120,
         )["FunctionArn"]
         from moto.awslambda.utils import get_backend
+        from moto.secretsmanager.models import secretsmanager_backends
 
         get_backend(world.ACCOUNT, world.REGION).invoke = self._invoke_rotation  # type: ignore[method-assign]
+        # What the template's RotationSchedule does for each broker secret; moto's API would
+        # turn rotation on only by rotating at once.
+        backend = secretsmanager_backends[world.ACCOUNT][world.REGION]
+        for secret, _, _, _ in world.UPSTREAM.values():
+            entry = backend.secrets[secret]
+            entry.rotation_enabled, entry.rotation_lambda_arn = True, arn
+            entry.auto_rotate_after_days = 30
         return arn
 
     def _invoke_rotation(
