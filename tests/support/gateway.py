@@ -181,6 +181,9 @@ class HttpServer:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default backlog of 5 overflows under a few concurrent clients, and
+    # Linux then makes a client retry its connection after a whole second.
+    request_queue_size = 128
 
     def __init__(self, serve: Callable[[Request], Reply]) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
