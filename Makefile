@@ -95,7 +95,8 @@ test: $(VENV)/.installed idp lint typecheck template build smoke
 	$(PY) -m pytest -q
 
 bench: $(VENV)/.installed idp
-	$(PY) tools/bench.py; a=$$?; $(PY) tools/bench_broker.py; b=$$?; exit $$((a | b))
+	$(PY) tools/bench.py; a=$$?; $(PY) tools/bench_broker.py; b=$$?; \
+	$(PY) tools/bench_load.py; c=$$?; exit $$((a | b | c))
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) .aws-sam tests/idp/node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis
