@@ -28,6 +28,7 @@ import json
 import sys
 import threading
 import time
+import traceback
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -214,7 +215,12 @@ class _Handler(BaseHTTPRequestHandler):
             self.rfile.read(length),
             self.client_address[0],
         )
-        self._reply(*self.server.serve(request))
+        try:
+            reply = self.server.serve(request)
+        except Exception:  # noqa: BLE001 - a bug in the emulation: answer, print the traceback
+            traceback.print_exc()
+            reply = (500, [("Content-Type", "application/json")], b'{"message":null}')
+        self._reply(*reply)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
 
@@ -253,6 +259,7 @@ class LocalBrokerGateway:
         stage: str = "prod",
         function_name: str = "scopegate-broker",
         raise_handler_errors: bool = True,
+        record: bool = True,
     ) -> None:
         if mode not in ("rest", "function_url"):
             raise ValueError(f"mode must be 'rest' or 'function_url', not {mode!r}")
@@ -263,6 +270,7 @@ class LocalBrokerGateway:
         self.stage = stage
         self.function_name = function_name
         self.raise_handler_errors = raise_handler_errors
+        self.record = record  # keep events and refusals (tests read them)
         self.events: list[dict[str, Any]] = []
         self.refusals: list[str] = []
         self.errors: list[BaseException] = []
@@ -335,7 +343,8 @@ class LocalBrokerGateway:
             event = rest_event(request, identity, request_id, self.stage, self.region)
         else:
             event = function_url_event(request, identity, request_id, self.region)
-        self.events.append(event)
+        if self.record:
+            self.events.append(event)
         context = LambdaContext(
             self.function_name,
             f"arn:aws:lambda:{self.region}:{API_ACCOUNT}:function:{self.function_name}",
@@ -351,7 +360,8 @@ class LocalBrokerGateway:
             return self._internal_error(request_id)
 
     def _refuse(self, reason: str, message: str, request_id: str) -> Reply:
-        self.refusals.append(reason)
+        if self.record:
+            self.refusals.append(reason)
         headers = [("Content-Type", "application/json"), ("x-amzn-RequestId", request_id)]
         if self.mode == "rest":
             headers.append(("x-amzn-ErrorType", _ERROR_TYPES.get(reason, "InvalidSignature")))

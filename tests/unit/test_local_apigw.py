@@ -532,3 +532,12 @@ def test_served_over_http_on_loopback() -> None:
         assert refused.value.code == 401
         assert refused.value.headers["x-amzn-ErrorType"] == "UnauthorizedException"
         assert json.loads(refused.value.read()) == {"message": "Unauthorized"}
+
+
+def test_sibling_path_variables_with_different_names_are_refused_as_api_gateway_does() -> None:
+    def never(event: dict[str, Any], context: Any) -> Any:
+        raise AssertionError("not called")
+
+    with pytest.raises(ValueError, match="sibling"):
+        ProtectedApi(never, never, ["GET /orders/{orderId}/items", "GET /orders/{id}"])
+    ProtectedApi(never, never, ["GET /orders/{id}/items", "GET /orders/{id}"])  # one name: fine

@@ -141,6 +141,7 @@ class ProtectedApi:
         self.authorizer_calls = self.cache_hits = 0
         self._cache: dict[tuple[str, ...], CachedAnswer] = {}
         self._resources: dict[tuple[str, ...], dict[str, Route]] = {}  # REST: path -> methods
+        _refuse_renamed_siblings(self.routes)
         for route in self.routes:
             for n in range(len(route.segments) + 1):
                 self._resources.setdefault(route.segments[:n], {})
@@ -205,7 +206,10 @@ class ProtectedApi:
     def _cached(self, identity: tuple[str, ...]) -> Any:
         with self.lock:
             entry = self._cache.get(identity)
-            if entry is None or self.clock() >= entry.expires_at:
+            if entry is not None and self.clock() >= entry.expires_at:
+                del self._cache[identity]
+                entry = None
+            if entry is None:
                 return None
             self.cache_hits += 1
             return entry.answer
@@ -348,6 +352,19 @@ class ProtectedApi:
     def _lambda_context(self, function: str) -> LambdaContext:
         arn = f"arn:aws:lambda:{self.region}:{self.account}:function:{function}"
         return LambdaContext(function, arn, log_group_name=f"/aws/lambda/{function}")
+
+
+def _refuse_renamed_siblings(routes: list[Route]) -> None:
+    """API Gateway refuses ``/orders/{id}`` next to ``/orders/{orderId}/items``: a resource
+    has one variable child at most ("A sibling ({id}) of this resource already has a
+    variable path part")."""
+    variable: dict[tuple[str, ...], str] = {}
+    for route in routes:
+        for n, segment in enumerate(route.segments):
+            if segment.startswith("{") and not segment.endswith("+}"):
+                seen = variable.setdefault(route.segments[:n], segment)
+                if seen != segment:
+                    raise ValueError(f"route {route.key!r}: {segment} next to sibling {seen}")
 
 
 def _multi(pairs: Iterable[tuple[str, str]], *, lower: bool = False) -> dict[str, list[str]]:
