@@ -52,20 +52,22 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # no EMF lines locally
     if args.smoke:
         return smoke(args.flavor, args.cache_ttl)
-    with LocalStack(flavor=args.flavor, cache_ttl=args.cache_ttl) as stack:
-        print(banner(stack), flush=True)
-        for signum in (signal.SIGINT, signal.SIGTERM):  # even where a shell ignores SIGINT
-            signal.signal(signum, _interrupt)
-        try:
+    for signum in (signal.SIGINT, signal.SIGTERM):  # even where a shell ignores SIGINT
+        signal.signal(signum, _interrupt)
+    try:
+        with LocalStack(flavor=args.flavor, cache_ttl=args.cache_ttl) as stack:
+            print(banner(stack), flush=True)
             while True:
                 time.sleep(3600)
-        except KeyboardInterrupt:
-            print("\nstopping", flush=True)
+    except KeyboardInterrupt:  # the `with` has stopped everything it started
+        print("stopped", flush=True)
     return 0
 
 
 def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt  # leaves the `with`, which stops everything it started
+    for other in (signal.SIGINT, signal.SIGTERM):  # a second Ctrl-C must not cut the stop
+        signal.signal(other, signal.SIG_IGN)
+    raise KeyboardInterrupt
 
 
 def banner(stack: LocalStack) -> str:
@@ -100,8 +102,8 @@ Paste into another shell, from {ROOT}:
   READ=$({cli} --scope orders:read)
   curl -i -w '\\n' -X POST -H "Authorization: Bearer $READ" {api}/orders
 
-  # rotate its client secret at the identity provider, through Secrets Manager (with
-  # the AWS CLI: aws --endpoint-url URL secretsmanager rotate-secret --secret-id ...)
+  # rotate its client secret at the identity provider, through Secrets Manager (with the
+  # AWS CLI: rotate-secret --secret-id ID --rotation-lambda-arn ARN; moto needs the ARN)
   PYTHONPATH=src {PYTHON} -c 'import boto3; print(boto3.client("secretsmanager", \\
       region_name="{world.REGION}", endpoint_url="{stack.aws_url}").rotate_secret(SecretId="{
         secret
@@ -187,10 +189,9 @@ def sequence(stack: LocalStack) -> list[Step]:
         secret = world.UPSTREAM[client][0]
 
         def run() -> str:
-            before = stack.secrets.get_secret_value(SecretId=secret)["VersionId"]
-            stack.rotate(client)
-            after = stack.secrets.get_secret_value(SecretId=secret)["VersionId"]
-            return "new AWSCURRENT" if after != before else "AWSCURRENT unchanged"
+            new = stack.rotate(client)["VersionId"]
+            current = stack.secrets.get_secret_value(SecretId=secret, VersionStage="AWSCURRENT")
+            return "new AWSCURRENT" if current["VersionId"] == new else "AWSCURRENT unchanged"
 
         return ("rotation", f"rotate-secret {secret}", "new AWSCURRENT", run)
 

@@ -88,6 +88,7 @@ class LocalStack:
         self.authorizer, self.broker, self.rotation = self._runtimes()  # imports the handlers
         if self._log is not None:
             self._exit.enter_context(function_logs_to(self._log))
+        self._exit.enter_context(metrics_off())
         self.rotation_arn = self._register_rotation()
         self.api = ProtectedApi(
             self._invoke_authorizer,
@@ -103,6 +104,7 @@ class LocalStack:
             {task.access_key: task.identity for task in world.TASKS.values()},
             region=world.REGION,
             raise_handler_errors=False,
+            record=False,  # `make run` serves for hours: keep no event
         )
         self.server = self._exit.enter_context(HttpServer(self._route))
 
@@ -170,7 +172,7 @@ class LocalStack:
 
     def _runtimes(self) -> tuple[Any, Any, Any]:
         # Imported here: each handler builds its logger on import, and a caller may set
-        # POWERTOOLS_* variables (log level, metrics off) before starting a stack.
+        # POWERTOOLS_* variables (such as the log level) before the first stack starts.
         from authorizer.handler import Runtime as AuthorizerRuntime
         from authorizer.sources import ConfigSource
         from token_broker.config import BrokerConfigSource
@@ -291,3 +293,29 @@ def function_logs_to(stream: io.TextIOBase) -> Iterator[None]:
         for handler, old in zip(handlers, previous, strict=True):
             if old is not None:
                 handler.setStream(old)
+
+
+@contextmanager
+def metrics_off() -> Iterator[None]:
+    """Turn the functions' metric counters off while a stack runs, then back to as they were.
+
+    Lambda gives each execution environment one event at a time; the stack serves each
+    function's single runtime from many threads, which the counters are not made for
+    (and their EMF lines would go to CloudWatch, which is not here).
+    """
+    import authorizer.handler
+    import token_broker.handler
+    import token_broker.rotation.handler
+
+    counters = [
+        module.metrics
+        for module in (authorizer.handler, token_broker.handler, token_broker.rotation.handler)
+    ]
+    before = [counter.enabled for counter in counters]
+    for counter in counters:
+        counter.enabled = False
+    try:
+        yield
+    finally:
+        for counter, enabled in zip(counters, before, strict=True):
+            counter.enabled = enabled

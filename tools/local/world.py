@@ -8,8 +8,8 @@ Three ECS task roles, each granted one upstream client of the test identity prov
     ops-console     orders-admin      admin        admin ops
 
 The client secrets sit in Secrets Manager as the README documents them, with the Okta
-management API of the test IdP named for rotation, so `aws secretsmanager rotate-secret`
-against the local stack really replaces the secret at the identity provider. The
+management API of the test IdP named for rotation, so RotateSecret (with the function's
+ARN) against the local stack really replaces the secret at the identity provider. The
 authorizer's routes are tools/demo-config.yaml's; the API has one more route,
 ``GET /reports``, that the config does not mention, so every token is refused there.
 """
