@@ -12,6 +12,7 @@ import pytest
 
 from tests.e2e.conftest import call
 from token_broker.client import BrokerClientError
+from tools.local.apigw import EXPLICIT_DENY, IMPLICIT_DENY
 from tools.local.stack import LocalStack
 
 pytestmark = pytest.mark.integration
@@ -28,6 +29,17 @@ EXPECTED = {
     "GET /admin/settings": (403, 403, 200),
     "GET /reports": (403, 403, 403),  # a route of the API that no rule grants
 }
+ROUTE = {  # the API route each request reaches
+    "GET /orders": "/orders",
+    "GET /orders/42": "/orders/{id}",
+    "GET /orders/7": "/orders/{id}",
+    "POST /orders": "/orders",
+    "GET /orders/42/items": "/orders/{id}/items",
+    "DELETE /admin/users/7": "/admin/{proxy+}",
+    "GET /admin/settings": "/admin/{proxy+}",
+    "GET /reports": "/reports",
+}
+REFUSED = {"Forbidden", EXPLICIT_DENY, IMPLICIT_DENY}  # HTTP API's 403, REST's two
 TOKENS = {  # column -> (task, scopes it asks the broker for, the upstream client it gets)
     0: ("worker", "orders:read orders:write", "writer"),
     1: ("reporting", "orders:read", "reader"),
@@ -49,9 +61,12 @@ def test_every_task_gets_the_answer_its_scopes_earn_on_every_route(stack: LocalS
         for col, status in enumerate(expected):
             answer = call(stack, method, path, issued[col])
             assert answer.status == status, (stack.flavor, TOKENS[col][0], request)
-            if status == 200:  # the backend saw who the authorizer let in
+            if status == 200:  # the backend saw who the authorizer let in, on which route
                 assert answer.client_id == TOKENS[col][2]
-                assert answer.body["route"].split(" ")[0] in (method, "ANY")
+                route_method, route_path = answer.body["route"].split(" ")
+                assert (route_method in (method, "ANY"), route_path) == (True, ROUTE[request])
+            else:  # refused by the authorizer's answer, not for want of a route
+                assert answer.body.get("Message", answer.body.get("message")) in REFUSED
 
 
 @pytest.mark.parametrize("first", list(EXPECTED))

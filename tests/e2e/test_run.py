@@ -4,11 +4,13 @@ shell, read the answers, press Ctrl-C."""
 from __future__ import annotations
 
 import os
+import queue
 import re
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -21,18 +23,32 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def read_banner(process: subprocess.Popen[str]) -> str:
-    """stdout up to the banner's last line (``Function logs follow.``)."""
-    assert process.stdout is not None
-    lines: list[str] = []
+    """stdout up to the banner's last line (``Function logs follow.``).
+
+    A thread keeps reading stdout afterwards, so the function logs never fill the pipe.
+    """
+    lines: queue.Queue[str] = queue.Queue()
+
+    def drain() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.put(line)
+        lines.put("")  # end of output
+
+    threading.Thread(target=drain, daemon=True).start()
+    seen: list[str] = []
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        line = process.stdout.readline()
+        try:
+            line = lines.get(timeout=1)
+        except queue.Empty:
+            continue
         if not line:
             break
-        lines.append(line)
+        seen.append(line)
         if "Function logs follow." in line:
-            return "".join(lines)
-    raise AssertionError("no banner:\n" + "".join(lines))
+            return "".join(seen)
+    raise AssertionError("no banner:\n" + "".join(seen))
 
 
 def pasted_commands(banner: str) -> str:
