@@ -27,6 +27,7 @@ import http.client
 import io
 import itertools
 import json
+import math
 import os
 import subprocess
 import sys
@@ -153,7 +154,7 @@ def load(spec: dict[str, Any]) -> dict[str, Any]:
 
 def percentile(ordered: list[float], p: float) -> float:
     """Nearest-rank percentile of an ascending list, in milliseconds."""
-    index = max(0, min(len(ordered) - 1, round(p / 100 * len(ordered) + 0.5) - 1))
+    index = max(0, min(len(ordered) - 1, math.ceil(p / 100 * len(ordered)) - 1))
     return ordered[index] * 1000 if ordered else 0.0
 
 
