@@ -20,7 +20,7 @@ from authorizer.errors import TokenRejected
 from authorizer.jwk import JwkError, KeySet, load_jwk, load_jwks
 from authorizer.jws import ALGORITHMS, parse_raw, verify_signature
 
-WYCHEPROOF = Path(__file__).resolve().parents[2].parent / "shared" / "testdata" / "wycheproof"
+WYCHEPROOF = Path(__file__).resolve().parents[1] / "vectors" / "wycheproof"
 
 # Valid in Wycheproof, refused by us: a JWK's own "alg" must equal the token's alg
 # (RFC 7517 4.4, RFC 8725 3.1), and a JWK whose "alg" names no algorithm is not loaded.
@@ -51,7 +51,7 @@ class Tally:
 def vectors(name: str) -> dict[str, Any]:
     path = WYCHEPROOF / name
     if not path.is_file():
-        pytest.fail(f"Wycheproof vectors missing: expected {path} (../shared beside the repo)")
+        pytest.fail(f"Wycheproof vectors missing: expected {path}")
     data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return data
 
