@@ -15,7 +15,6 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NoReturn, Protocol, cast
 from urllib.parse import urljoin, urlsplit
@@ -96,8 +95,8 @@ def read_document(path: str | Path, base_path: BasePathMode = "ignore") -> ApiDo
             for name, scheme in (spec / "components" / "securitySchemes").str_items():
                 schemes[name] = str((scheme / "type").read_value())
         operations = tuple(_operations(spec, doc.get("security"), base, base_path))
-    except Exception as e:  # noqa: BLE001 - only reference errors can remain after validation
-        _unresolvable(e)
+    except Exception as e:  # noqa: BLE001 - after validation, only $ref errors are expected
+        _refused(e)
     return ApiDocument(str(doc["info"]["title"]), version, base, schemes, operations)
 
 
@@ -160,10 +159,17 @@ def _validated(doc: dict[str, Any], base_uri: str, version: str) -> SchemaPath:
             registry = registry.with_resource(uri, DRAFT202012.create_resource(schema))
     spec = SchemaPath(SchemaAccessor(doc, registry.resolver(base_uri=base_uri)))
     cls = OpenAPIV30SpecValidator if version.startswith("3.0") else OpenAPIV31SpecValidator
+    errors: list[_ValidationError] = []
     try:
-        errors = list(islice(cls(spec).iter_errors(), _MAX_ERRORS))
+        for error in cls(spec).iter_errors():
+            errors.append(error)
+            if len(errors) == _MAX_ERRORS:
+                break
     except Exception as e:  # noqa: BLE001 - referencing raises Unresolvable out of validation
-        _unresolvable(e)
+        # The validator's own checks, which run after the schema's, assume a document that
+        # passed the schema and may fail on one that did not: what it found is the answer.
+        if not errors:
+            _refused(e)
     if errors:
         problems = [_described(e) for e in errors]
         raise OpenApiError(
@@ -178,17 +184,26 @@ def _remote(uri: str) -> NoReturn:
     raise ValueError("remote references are not fetched: save that file beside the document")
 
 
-def _unresolvable(e: Exception) -> NoReturn:
+def _refused(e: Exception) -> NoReturn:
+    """An ``OpenApiError`` for what went wrong inside the parser: a ``$ref`` it cannot
+    resolve, or (never a traceback) its own failure on a document it cannot handle."""
     from referencing.exceptions import PointerToNowhere, Unresolvable, Unretrievable
 
     if not isinstance(e, Unresolvable):
-        raise e
-    if isinstance(e, PointerToNowhere):
-        why = "points to nothing"
-    elif isinstance(e, Unretrievable):
-        why = f"cannot be read ({e.__cause__})"
-    else:
-        why = "cannot be resolved"
+        raise OpenApiError(
+            f"openapi-spec-validator cannot read the document ({e!r})", reason="openapi_invalid"
+        ) from e
+    chain: list[BaseException] = [e]
+    while (inner := chain[-1].__cause__ or chain[-1].__context__) is not None:
+        chain.append(inner)
+    why = "cannot be resolved"
+    for link in chain:
+        if isinstance(link, PointerToNowhere):
+            why = "points to nothing"
+            break
+        if isinstance(link, Unretrievable):
+            why = f"cannot be read ({link.__cause__ or link.__context__})"
+            break
     raise OpenApiError(f"$ref {e.ref!r} {why}", reason="openapi_ref_unresolvable") from e
 
 
