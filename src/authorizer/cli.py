@@ -31,7 +31,7 @@ from authorizer.sources import load_file
 from authorizer.verifier import Verifier
 
 if TYPE_CHECKING:
-    from authorizer.openapi import BasePathMode
+    from authorizer.base_path import BasePathMode
 
 EXPLAIN_ARN = "arn:aws:execute-api:us-east-1:123456789012:explain/$default"
 

@@ -16,20 +16,19 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, NoReturn, Protocol, cast
-from urllib.parse import urljoin, urlsplit
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol, cast
+from urllib.parse import urljoin
 
+from authorizer.base_path import BasePathMode, base_path_of, with_base
 from authorizer.errors import OpenApiError
 
 if TYPE_CHECKING:
     from jsonschema_path import SchemaPath
 
-BasePathMode = Literal["ignore", "prepend", "split"]
 ANY_METHOD = "x-amazon-apigateway-any-method"
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 PARSER = "openapi-spec-validator==0.9.0"  # what users install to run the OpenAPI commands
 _VERSION = re.compile(r"3\.[01]\.\d+")
-_VARIABLE = re.compile(r"\{([^{}]*)\}")
 _MAX_ERRORS = 20
 _MAX_MESSAGE = 300
 # One Security Requirement Object: (scheme name, scopes) pairs, all of which must hold.
@@ -88,7 +87,7 @@ def read_document(path: str | Path, base_path: BasePathMode = "ignore") -> ApiDo
     doc = _parse(text)
     version = _version(doc)
     spec = _validated(doc, file.as_uri(), version)
-    base = _base_path(doc)
+    base = base_path_of(doc)
     try:
         schemes = {}
         if "components" in spec and "securitySchemes" in spec / "components":
@@ -220,7 +219,7 @@ def _operations(spec: SchemaPath, default: Any, base: str, mode: BasePathMode) -
     if "paths" not in spec:
         return found
     for template, item in (spec / "paths").str_items():
-        path = _with_base(template, base, mode)
+        path = with_base(template, base, mode)
         for key, op in item.str_items():
             if key != ANY_METHOD and key not in HTTP_METHODS:
                 continue  # parameters, servers, summary, x-... of the path item
@@ -234,34 +233,3 @@ def _operations(spec: SchemaPath, default: Any, base: str, mode: BasePathMode) -
                 )
             found.append(Operation(method, path, op_id, security))
     return found
-
-
-def _base_path(doc: Mapping[str, Any]) -> str:
-    """The base path as API Gateway's import finds it: a ``basePath`` server variable's
-    default, else the path of the first server URL (its variables at their defaults)."""
-    servers = [s for s in doc.get("servers") or [] if isinstance(s, dict)]
-    for server in servers:
-        variable = (server.get("variables") or {}).get("basePath")
-        if isinstance(variable, dict):
-            return _clean(str(variable.get("default", "")))
-    if not servers:
-        return ""
-    variables = servers[0].get("variables") or {}
-
-    def default(m: re.Match[str]) -> str:
-        return str((variables.get(m.group(1)) or {}).get("default", ""))
-
-    return _clean(urlsplit(_VARIABLE.sub(default, str(servers[0].get("url", "")))).path)
-
-
-def _clean(path: str) -> str:
-    parts = [p for p in path.split("/") if p]
-    return "/" + "/".join(parts) if parts else ""
-
-
-def _with_base(template: str, base: str, mode: BasePathMode) -> str:
-    parts = base.strip("/").split("/") if base and mode != "ignore" else []
-    prefix = "/".join(parts[1:] if mode == "split" else parts)
-    if not prefix:
-        return template
-    return "/" + prefix + ("" if template == "/" else template)

@@ -24,8 +24,9 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from authorizer.base_path import BasePathMode
 from authorizer.errors import ConfigError, OpenApiError
-from authorizer.openapi import ApiDocument, BasePathMode, Operation
+from authorizer.openapi import ApiDocument, Operation
 from authorizer.routes import Route, parse_route
 
 OAUTH_TYPES = frozenset({"oauth2", "openIdConnect"})

@@ -16,8 +16,9 @@ from typing import Any
 
 import pytest
 
+from authorizer.base_path import BasePathMode
 from authorizer.errors import OpenApiError
-from authorizer.openapi import BasePathMode, read_document
+from authorizer.openapi import read_document
 
 VECTORS = Path(__file__).resolve().parents[1] / "vectors" / "openapi"
 INFO = {"title": "t", "version": "1"}
