@@ -219,6 +219,8 @@ def _operations(spec: SchemaPath, default: Any, base: str, mode: BasePathMode) -
     if "paths" not in spec:
         return found
     for template, item in (spec / "paths").str_items():
+        if not template.startswith("/"):
+            continue  # an x-... extension of the Paths Object
         path = with_base(template, base, mode)
         for key, op in item.str_items():
             if key != ANY_METHOD and key not in HTTP_METHODS:

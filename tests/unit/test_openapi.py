@@ -190,6 +190,16 @@ def test_refs_to_path_items_and_schemes_in_other_files_resolve(tmp_path: Path) -
     assert read.schemes == {"oauth": "oauth2"}
 
 
+def test_extensions_beside_paths_and_methods_are_not_operations(tmp_path: Path) -> None:
+    ok = {"responses": {"200": {"description": "ok"}}}
+    doc = {
+        "openapi": "3.0.3",
+        "info": INFO,
+        "paths": {"x-owner": {"get": ok}, "/a": {"x-note": 1, "summary": "s", "get": ok}},
+    }
+    assert [op.label for op in read_document(write(tmp_path, doc)).operations] == ["GET /a"]
+
+
 def test_a_yaml_date_stays_a_string_as_in_json(tmp_path: Path) -> None:
     text = "openapi: 3.0.3\ninfo: {title: t, version: 2016-09-12}\npaths: {}\n"
     assert read_document(write(tmp_path, text, "openapi.yaml")).operations == ()
