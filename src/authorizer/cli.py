@@ -1,26 +1,37 @@
-"""``python -m authorizer check CONFIG`` and ``explain CONFIG --token TOKEN METHOD PATH``.
+"""``python -m authorizer check CONFIG [--openapi FILE]``, ``explain CONFIG --token TOKEN
+METHOD PATH`` and ``routes-from-openapi FILE [-o OUT]``.
 
 ``check`` validates a config and lists every problem (exit 1 when there are any), plus
-route pairs that a cached policy cannot tell apart. ``explain`` prints the decision for
-one request and why; it exits 0 whatever the decision, non-zero only for bad input.
+route pairs that a cached policy cannot tell apart; with ``--openapi`` it also lists the
+drift between the config and the API's OpenAPI document (exit 1 when there is any).
+``explain`` prints the decision for one request and why; it exits 0 whatever the decision,
+non-zero only for bad input. ``routes-from-openapi`` prints the ``routes:`` an OpenAPI
+document implies. A bad OpenAPI document exits 2. The OpenAPI modules (and their parser)
+are imported only by the commands that read one.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import tempfile
 from collections.abc import Sequence
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from authorizer.config import AuthorizerConfig
 from authorizer.decision import Authorizer
-from authorizer.errors import ConfigError
+from authorizer.errors import ConfigError, OpenApiError
 from authorizer.fetch import HttpJsonFetcher
 from authorizer.patterns import glob_tokens, overlaps, template_tokens
-from authorizer.routes import Route
+from authorizer.routes import ApiType, Route
 from authorizer.sources import load_file
 from authorizer.verifier import Verifier
+
+if TYPE_CHECKING:
+    from authorizer.base_path import BasePathMode
 
 EXPLAIN_ARN = "arn:aws:execute-api:us-east-1:123456789012:explain/$default"
 
@@ -58,9 +69,14 @@ def _event(api: str, method: str, path: str, token: str) -> dict[str, Any]:
     return {"type": "TOKEN", "methodArn": arn, "authorizationToken": f"Bearer {token}"}
 
 
-def check(path: str) -> int:
+def check(
+    path: str,
+    openapi: str | None = None,
+    base_path: BasePathMode = "ignore",
+    api: ApiType = "rest",
+) -> int:
     try:
-        config = load_file(path)
+        config = load_file(Path(path).absolute())  # the command line: relative to the cwd
     except ConfigError as e:
         problems = getattr(e, "problems", [str(e)])
         print(f"{path}: {len(problems)} problem(s)")
@@ -73,12 +89,76 @@ def check(path: str) -> int:
             f"  note: '{a.key}' and '{b.key}' overlap in IAM wildcard terms; a cached policy "
             "for a token granted only one of them is narrowed to the requested resource"
         )
+    if openapi is None:
+        return 0
+    from authorizer.drift import compare
+    from authorizer.openapi import read_document
+    from authorizer.openapi_routes import rules_for
+
+    try:
+        rules = rules_for(read_document(openapi, base_path))
+    except OpenApiError as e:
+        return _openapi_failed(openapi, e)
+    drift = compare(config.routes, rules, api)
+    granted = sum(1 for r in rules if r.ungranted is None)
+    print(
+        f"{openapi}: {len(rules)} operation(s), {granted} granted by scopes; "
+        f"{len(drift.problems)} difference(s) from the config"
+    )
+    for problem in drift.problems:
+        print(f"  - {problem}")
+    for note in drift.notes:
+        print(f"  note: {note}")
+    return 1 if drift.problems else 0
+
+
+def routes_from_openapi(source: str, output: str | None, base_path: BasePathMode) -> int:
+    from authorizer.openapi import read_document
+    from authorizer.openapi_routes import render, rules_for, warnings
+
+    try:
+        document = read_document(source, base_path)
+        rules = rules_for(document)
+    except OpenApiError as e:
+        return _openapi_failed(source, e)
+    text = render(document, rules, Path(source).name, base_path)
+    for line in warnings(rules):
+        print(f"warning: {line}", file=sys.stderr)
+    if output is None:
+        sys.stdout.write(text)
+        return 0
+    try:
+        _write_whole(Path(output), text)
+    except OSError as e:
+        print(f"{output}: cannot write: {e.strerror}", file=sys.stderr)
+        return 2
+    granted = sum(1 for r in rules if r.ungranted is None)
+    print(f"{output}: {granted} route(s) written", file=sys.stderr)
     return 0
+
+
+def _openapi_failed(source: str, e: OpenApiError) -> int:
+    print(f"{source}: {len(e.problems)} problem(s) ({e.reason})", file=sys.stderr)
+    for problem in e.problems:
+        print(f"  - {problem}", file=sys.stderr)
+    return 2
+
+
+def _write_whole(target: Path, text: str) -> None:
+    """Write all of ``text`` or leave ``target`` as it was (a temporary file, renamed)."""
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def explain(path: str, token: str, method: str, route_path: str, api: str) -> int:
     try:
-        config = load_file(path)
+        config = load_file(Path(path).absolute())  # the command line: relative to the cwd
     except ConfigError as e:
         print(f"{path}: {e}", file=sys.stderr)
         return 2
@@ -96,18 +176,44 @@ def explain(path: str, token: str, method: str, route_path: str, api: str) -> in
     return 0
 
 
+def _base_path_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--base-path",
+        choices=("ignore", "prepend", "split"),
+        default="ignore",
+        help="what the servers' base path does to paths, as API Gateway's import option "
+        "of that name (default ignore)",
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m authorizer")
     sub = parser.add_subparsers(dest="command", required=True)
     p_check = sub.add_parser("check", help="validate a config file and list its problems")
     p_check.add_argument("config")
+    p_check.add_argument("--openapi", help="also list drift from this OpenAPI document")
+    _base_path_option(p_check)
+    p_check.add_argument(
+        "--api",
+        choices=("rest", "http"),
+        default="rest",
+        help="whose route matching decides which rule an operation reaches (default rest)",
+    )
     p_explain = sub.add_parser("explain", help="show the decision for one request and why")
     p_explain.add_argument("config")
     p_explain.add_argument("--token", required=True)
     p_explain.add_argument("--api", choices=("rest", "http", "websocket"), default="rest")
     p_explain.add_argument("method", help="GET, POST... (ignored for websocket)")
     p_explain.add_argument("path", help="the request path, e.g. /orders/42, or $connect")
+    p_routes = sub.add_parser(
+        "routes-from-openapi", help="print the routes an OpenAPI 3.0/3.1 document implies"
+    )
+    p_routes.add_argument("openapi", help="the API's OpenAPI document (JSON or YAML)")
+    p_routes.add_argument("-o", "--output", help="write to this file instead of stdout")
+    _base_path_option(p_routes)
     args = parser.parse_args(argv)
     if args.command == "check":
-        return check(args.config)
+        return check(args.config, args.openapi, args.base_path, args.api)
+    if args.command == "routes-from-openapi":
+        return routes_from_openapi(args.openapi, args.output, args.base_path)
     return explain(args.config, args.token, args.method, args.path, args.api)

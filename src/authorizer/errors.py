@@ -89,3 +89,18 @@ class FetchError(AuthorizerError):
     """An HTTP fetch (discovery or JWKS) failed; always chained to the cause."""
 
     reason = "fetch_failed"
+
+
+class OpenApiError(AuthorizerError):
+    """An OpenAPI document cannot be read or validated, or asks for what no rule can express.
+
+    ``problems`` lists every fault found, so the command line can show them all at once.
+    """
+
+    reason = "openapi_invalid"
+
+    def __init__(
+        self, message: str, *, reason: str | None = None, problems: list[str] | None = None
+    ) -> None:
+        super().__init__(message, reason=reason)
+        self.problems = problems or [message]
