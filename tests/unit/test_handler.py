@@ -16,8 +16,8 @@ import pytest
 from authorizer.decision import Unauthorized
 from authorizer.handler import Runtime, handle
 from authorizer.sources import ConfigSource
-from tests.support.iam import iam_allows
 from tests.support.issuer import AUDIENCE, ISSUER, LocalIssuer
+from tools.local.iam import iam_allows
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 PREFIX = "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod"

@@ -1,5 +1,6 @@
 """IAM as API Gateway applies it to an authorizer's policy: written here, independent of
-``src/``, because it is the check of the policies our authorizer returns.
+``src/``, because it is the check of the policies our authorizer returns. The one IAM
+evaluator of the project: the local gateway and every test use it.
 
 Statements may be one object or a list; ``Action`` and ``Resource`` a string or a list,
 with IAM wildcards (``*`` any run of characters, ``/`` included; ``?`` one character);
@@ -36,6 +37,11 @@ def iam_verdict(document: Any, resource: str, action: str = "execute-api:Invoke"
     if "Deny" in effects:
         return "explicit_deny"
     return "allow" if "Allow" in effects else "implicit_deny"
+
+
+def iam_allows(document: Any, resource: str) -> bool:
+    """Whether API Gateway lets the request for ``resource`` through under ``document``."""
+    return iam_verdict(document, resource) == "allow"
 
 
 def _glob(patterns: Any, text: str, flags: int = 0) -> bool:
