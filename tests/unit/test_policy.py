@@ -17,7 +17,7 @@ from authorizer.config import AuthorizerConfig, validate
 from authorizer.errors import ConfigError
 from authorizer.policy import PolicyBook
 from authorizer.routes import METHODS, Route, RouteTable
-from tests.support.iam import iam_allows
+from tools.local.iam import iam_allows
 
 PREFIX = "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3/prod"
 ISSUER = {"issuer": "https://idp.example.com", "audiences": ["api"]}
