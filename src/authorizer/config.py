@@ -119,20 +119,17 @@ def _scopes(value: object, what: str) -> tuple[str, ...]:
     return scopes
 
 
-def _algorithms(value: object, what: str) -> tuple[str, ...]:
-    algorithms = _strings(value, what)
-    for alg in algorithms:
-        if alg in ALGORITHMS:
-            continue
-        if alg.upper() == "NONE" or alg.upper().startswith("HS"):
-            raise ConfigError(
-                f"{what}: {alg!r} refused ('none' and HS* are never accepted: an issuer's "
-                "tokens must be signed with its private key)"
-            )
+def _algorithm(alg: str, what: str) -> None:
+    if alg in ALGORITHMS:
+        return
+    if alg.upper() == "NONE" or alg.upper().startswith("HS"):
         raise ConfigError(
-            f"{what}: unknown algorithm {alg!r} refused; choose from {sorted(ALGORITHMS)}"
+            f"{what}: {alg!r} refused ('none' and HS* are never accepted: an issuer's "
+            "tokens must be signed with its private key)"
         )
-    return algorithms
+    raise ConfigError(
+        f"{what}: unknown algorithm {alg!r} refused; choose from {sorted(ALGORITHMS)}"
+    )
 
 
 class _Collector:
@@ -165,10 +162,12 @@ def _issuer(raw: object, n: int, problems: list[str]) -> IssuerConfig | None:
         check.add(f"{where}: unknown keys {sorted(unknown)}")
     issuer = check(lambda: check_url(raw.get("issuer"), f"{where}.issuer"), "")
     audiences = check(lambda: _strings(raw.get("audiences"), f"{where}.audiences"), _NO_STRINGS)
+    what = f"{where}.algorithms"
     algorithms = check(
-        lambda: _algorithms(raw.get("algorithms", list(DEFAULT_ALGORITHMS)), f"{where}.algorithms"),
-        _NO_STRINGS,
+        lambda: _strings(raw.get("algorithms", list(DEFAULT_ALGORITHMS)), what), _NO_STRINGS
     )
+    for alg in algorithms:
+        check(lambda: _algorithm(alg, what), None)  # noqa: B023 - called at once
     jwks_uri = raw.get("jwks_uri")
     if jwks_uri is not None:
         jwks_uri = check(lambda: check_url(jwks_uri, f"{where}.jwks_uri"), None)
@@ -223,13 +222,12 @@ def _route(raw: object, n: int, problems: list[str]) -> Route | None:
     if not isinstance(text, str):
         check.add(f"{where}.route must be a string like 'GET /orders/{{id}}'")
         return None
-    route = check(
-        lambda: parse_route(
-            text, any_scopes=frozenset(any_scopes), all_scopes=frozenset(all_scopes)
-        ),
-        None,
-    )
-    return None if check.failed else route
+    try:
+        # returned even when its scopes were refused, so checks across routes see it
+        return parse_route(text, any_scopes=frozenset(any_scopes), all_scopes=frozenset(all_scopes))
+    except ConfigError as e:
+        check.add(f"{where}: {e}")
+        return None
 
 
 def _renamed_siblings(routes: list[tuple[int, Route]]) -> list[str]:

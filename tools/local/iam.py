@@ -11,6 +11,7 @@ is denied. ``Condition``, ``NotAction`` and ``NotResource`` are refused, not ign
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any, Literal
 
 Verdict = Literal["allow", "explicit_deny", "implicit_deny"]
@@ -49,8 +50,10 @@ def _glob(patterns: Any, text: str, flags: int = 0) -> bool:
     patterns = [patterns] if isinstance(patterns, str) else patterns
     if not isinstance(patterns, list) or not patterns or any(type(p) is not str for p in patterns):
         raise ValueError(f"Action and Resource are strings or lists of them, not {patterns!r}")
-    for pattern in patterns:
-        regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
-        if re.fullmatch(regex, text, re.DOTALL | flags):
-            return True
-    return False
+    return any(_compiled(pattern, flags).fullmatch(text) for pattern in patterns)
+
+
+@lru_cache(maxsize=4096)
+def _compiled(pattern: str, flags: int) -> re.Pattern[str]:
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.compile(regex, re.DOTALL | flags)
