@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -167,7 +168,7 @@ def _issuer(raw: object, n: int, problems: list[str]) -> IssuerConfig | None:
         lambda: _strings(raw.get("algorithms", list(DEFAULT_ALGORITHMS)), what), _NO_STRINGS
     )
     for alg in algorithms:
-        check(lambda: _algorithm(alg, what), None)  # noqa: B023 - called at once
+        check(partial(_algorithm, alg, what), None)
     jwks_uri = raw.get("jwks_uri")
     if jwks_uri is not None:
         jwks_uri = check(lambda: check_url(jwks_uri, f"{where}.jwks_uri"), None)
