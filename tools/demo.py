@@ -29,8 +29,8 @@ from typing import Any, Protocol
 import demo_broker
 import yaml
 
-from tests.support.iam import iam_allows
 from tests.support.idp import ORDERS_API, IdentityProvider, default_clients
+from tools.local.iam import iam_allows
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG_TEMPLATE = ROOT / "tools" / "demo-config.yaml"

@@ -24,8 +24,9 @@ from typing import TYPE_CHECKING, Any
 from authorizer.config import AuthorizerConfig
 from authorizer.decision import Authorizer
 from authorizer.errors import ConfigError, OpenApiError
+from authorizer.exactness import cache_conflicts as inherent_conflicts
 from authorizer.fetch import HttpJsonFetcher
-from authorizer.patterns import glob_tokens, overlaps, template_tokens
+from authorizer.route_sets import Conflict
 from authorizer.routes import ApiType, Route
 from authorizer.sources import load_file
 from authorizer.verifier import Verifier
@@ -33,30 +34,41 @@ from authorizer.verifier import Verifier
 if TYPE_CHECKING:
     from authorizer.base_path import BasePathMode
 
+_API_NAMES = {"rest": "REST", "http": "HTTP"}
 EXPLAIN_ARN = "arn:aws:execute-api:us-east-1:123456789012:explain/$default"
 
 
 def cache_conflicts(config: AuthorizerConfig) -> list[tuple[Route, Route]]:
-    """Route pairs that can make a cached policy inexact (see ``policy.build_scope_policy``).
+    """Route pairs that make some scope set's cached policy inexact, in config order
+    (see ``exactness.cache_conflicts``, which also gives the paths)."""
+    order = {r: i for i, r in enumerate(config.routes)}
+    pairs: dict[tuple[Route, Route], None] = {}
+    for case in inherent_conflicts(config.routes):
+        a, b = sorted((case.refused, case.harmed), key=order.__getitem__)
+        pairs[a, b] = None
+    return sorted(pairs, key=lambda p: (order[p[0]], order[p[1]]))
 
-    A route R that a token may lack is a problem when some other route's pattern reaches
-    into R's paths (R must be denied) while R's own pattern reaches into the paths of some
-    other route (so denying R would refuse that one): the two may be different routes.
-    """
-    routes = [r for r in config.routes if not r.websocket]
-    found: list[tuple[Route, Route]] = []
-    for r in routes:
-        others = [o for o in routes if (o.any_scopes, o.all_scopes) != (r.any_scopes, r.all_scopes)]
-        for method in r.methods:
-            rivals = [o for o in others if method in o.methods]
-            needers = [g for g in rivals if overlaps(glob_tokens(g), template_tokens(r))]
-            harmed = [g for g in rivals if overlaps(glob_tokens(r), template_tokens(g))]
-            if needers and harmed:
-                for x, y in ((needers[0], r), (r, harmed[0])):
-                    pair = (x, y) if routes.index(x) < routes.index(y) else (y, x)
-                    if pair not in found:
-                        found.append(pair)
-    return sorted(found, key=lambda p: (routes.index(p[0]), routes.index(p[1])))
+
+def _conflict_notes(config: AuthorizerConfig) -> list[str]:
+    """One note per route pair: the APIs it holds for and one request a cache gets wrong."""
+    order = {r: i for i, r in enumerate(config.routes)}
+    cases: dict[tuple[Route, Route], list[Conflict]] = {}
+    for case in inherent_conflicts(config.routes):
+        a, b = sorted((case.refused, case.harmed), key=order.__getitem__)
+        cases.setdefault((a, b), []).append(case)
+    notes = []
+    for (a, b), found in sorted(cases.items(), key=lambda kv: (order[kv[0][0]], order[kv[0][1]])):
+        apis = " and ".join(dict.fromkeys(_API_NAMES[c.api] for c in found))
+        case = found[0]
+        granted = " and ".join(f"'{r.key}'" for r in dict.fromkeys((case.granted, case.harmed)))
+        notes.append(
+            f"'{a.key}' and '{b.key}' overlap in IAM wildcard terms ({apis} APIs): a token "
+            f"granted {granted} but not '{case.refused.key}' needs the Deny {case.deny}, "
+            f"which also refuses {case.method} {case.path} (served by '{case.harmed.key}'), "
+            "so a cached policy would answer that request wrongly; such tokens get a policy "
+            "for the requested resource only"
+        )
+    return notes
 
 
 def _event(api: str, method: str, path: str, token: str) -> dict[str, Any]:
@@ -84,11 +96,8 @@ def check(
             print(f"  - {problem}")
         return 1
     print(f"{path}: OK ({len(config.issuers)} issuer(s), {len(config.routes)} route(s))")
-    for a, b in cache_conflicts(config):
-        print(
-            f"  note: '{a.key}' and '{b.key}' overlap in IAM wildcard terms; a cached policy "
-            "for a token granted only one of them is narrowed to the requested resource"
-        )
+    for note in _conflict_notes(config):
+        print(f"  note: {note}")
     if openapi is None:
         return 0
     from authorizer.drift import compare
@@ -212,8 +221,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     p_routes.add_argument("-o", "--output", help="write to this file instead of stdout")
     _base_path_option(p_routes)
     args = parser.parse_args(argv)
-    if args.command == "check":
-        return check(args.config, args.openapi, args.base_path, args.api)
-    if args.command == "routes-from-openapi":
-        return routes_from_openapi(args.openapi, args.output, args.base_path)
-    return explain(args.config, args.token, args.method, args.path, args.api)
+    try:
+        if args.command == "check":
+            code = check(args.config, args.openapi, args.base_path, args.api)
+        elif args.command == "routes-from-openapi":
+            code = routes_from_openapi(args.openapi, args.output, args.base_path)
+        else:
+            code = explain(args.config, args.token, args.method, args.path, args.api)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader went away (``explain ... | head``): what it read is all it wanted.
+        # Point stdout at /dev/null so the interpreter's last flush fails no more
+        # (the recipe of the Python docs, "Note on SIGPIPE").
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    return code

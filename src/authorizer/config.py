@@ -7,14 +7,15 @@ all; anything invalid raises ``ConfigError`` and the handler fails closed.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from authorizer.errors import ConfigError
 from authorizer.jws import ALGORITHMS
-from authorizer.routes import Route, parse_route
+from authorizer.routes import Route, Segment, parse_route
 
 DEFAULT_ALGORITHMS = ("RS256",)
 DEFAULT_SCOPE_CLAIMS = ("scope", "scp")
@@ -33,6 +34,7 @@ _ISSUER_KEYS = frozenset(
     }
 )
 _ROUTE_KEYS = frozenset({"route", "scopes", "all_scopes"})
+_NO_STRINGS: tuple[str, ...] = ()
 _TOP_KEYS = frozenset({"issuers", "routes", "context_claims", "http_api_response"})
 
 
@@ -105,34 +107,86 @@ def _strings(value: object, what: str, *, allow_empty: bool = False) -> tuple[st
     return tuple(value)
 
 
-def _issuer(raw: object, n: int) -> IssuerConfig:
+def _scopes(value: object, what: str) -> tuple[str, ...]:
+    """Scope names: each one RFC 6749 section 3.3 scope-token, so never with whitespace."""
+    scopes = _strings(value, what)
+    spaced = [s for s in scopes if any(c.isspace() for c in s)]
+    if spaced:
+        hint = "; write a list of scopes" if isinstance(value, str) else ""
+        raise ConfigError(
+            f"{what}: {', '.join(map(repr, spaced))} contains whitespace, which no token's "
+            f"scope can (RFC 6749 section 3.3: a scope is one token){hint}"
+        )
+    return scopes
+
+
+def _algorithm(alg: str, what: str) -> None:
+    if alg in ALGORITHMS:
+        return
+    if alg.upper() == "NONE" or alg.upper().startswith("HS"):
+        raise ConfigError(
+            f"{what}: {alg!r} refused ('none' and HS* are never accepted: an issuer's "
+            "tokens must be signed with its private key)"
+        )
+    raise ConfigError(
+        f"{what}: unknown algorithm {alg!r} refused; choose from {sorted(ALGORITHMS)}"
+    )
+
+
+class _Collector:
+    """Runs one check after another, keeping each ``ConfigError`` as a problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        self.failed = False
+
+    def __call__[T](self, check: Callable[[], T], default: T) -> T:
+        try:
+            return check()
+        except ConfigError as e:
+            self.add(str(e))
+            return default
+
+    def add(self, problem: str) -> None:
+        self.problems.append(problem)
+        self.failed = True
+
+
+def _issuer(raw: object, n: int, problems: list[str]) -> IssuerConfig | None:
     where = f"issuers[{n}]"
     if not isinstance(raw, dict):
-        raise ConfigError(f"{where} must be a mapping")
+        problems.append(f"{where} must be a mapping")
+        return None
+    check = _Collector(problems)
     unknown = set(raw) - _ISSUER_KEYS
     if unknown:
-        raise ConfigError(f"{where}: unknown keys {sorted(unknown)}")
-    issuer = check_url(raw.get("issuer"), f"{where}.issuer")
-    audiences = _strings(raw.get("audiences"), f"{where}.audiences")
-    algorithms = _strings(raw.get("algorithms", list(DEFAULT_ALGORITHMS)), f"{where}.algorithms")
-    bad = [a for a in algorithms if a not in ALGORITHMS]
-    if bad:
-        raise ConfigError(
-            f"{where}.algorithms: {bad} refused ('none' and HS* are never accepted); "
-            f"choose from {sorted(ALGORITHMS)}"
-        )
+        check.add(f"{where}: unknown keys {sorted(unknown)}")
+    issuer = check(lambda: check_url(raw.get("issuer"), f"{where}.issuer"), "")
+    audiences = check(lambda: _strings(raw.get("audiences"), f"{where}.audiences"), _NO_STRINGS)
+    what = f"{where}.algorithms"
+    algorithms = check(
+        lambda: _strings(raw.get("algorithms", list(DEFAULT_ALGORITHMS)), what), _NO_STRINGS
+    )
+    for alg in algorithms:
+        check(partial(_algorithm, alg, what), None)
     jwks_uri = raw.get("jwks_uri")
     if jwks_uri is not None:
-        jwks_uri = check_url(jwks_uri, f"{where}.jwks_uri")
-    scope_claims = _strings(
-        raw.get("scope_claims", list(DEFAULT_SCOPE_CLAIMS)), f"{where}.scope_claims"
+        jwks_uri = check(lambda: check_url(jwks_uri, f"{where}.jwks_uri"), None)
+    scope_claims = check(
+        lambda: _strings(
+            raw.get("scope_claims", list(DEFAULT_SCOPE_CLAIMS)), f"{where}.scope_claims"
+        ),
+        _NO_STRINGS,
     )
     required = raw.get("required_claims", {})
     if not isinstance(required, dict) or not all(isinstance(k, str) for k in required):
-        raise ConfigError(f"{where}.required_claims must be a mapping of claim to value")
+        check.add(f"{where}.required_claims must be a mapping of claim to value")
+        required = {}
     leeway = raw.get("leeway_seconds", 0)
     if isinstance(leeway, bool) or not isinstance(leeway, int) or not 0 <= leeway <= 300:
-        raise ConfigError(f"{where}.leeway_seconds must be an integer from 0 to 300")
+        check.add(f"{where}.leeway_seconds must be an integer from 0 to 300")
+    if check.failed:
+        return None
     return IssuerConfig(
         issuer,
         frozenset(audiences),
@@ -144,21 +198,57 @@ def _issuer(raw: object, n: int) -> IssuerConfig:
     )
 
 
-def _route(raw: object, n: int) -> Route:
+def _route(raw: object, n: int, problems: list[str]) -> Route | None:
     where = f"routes[{n}]"
     if not isinstance(raw, dict):
-        raise ConfigError(f"{where} must be a mapping with 'route' and 'scopes' or 'all_scopes'")
+        problems.append(f"{where} must be a mapping with 'route' and 'scopes' or 'all_scopes'")
+        return None
+    check = _Collector(problems)
     unknown = set(raw) - _ROUTE_KEYS
     if unknown:
-        raise ConfigError(f"{where}: unknown keys {sorted(unknown)}")
+        check.add(f"{where}: unknown keys {sorted(unknown)}")
     if "scopes" not in raw and "all_scopes" not in raw:
-        raise ConfigError(f"{where}: give 'scopes' (any of) or 'all_scopes' (all of)")
-    any_scopes = _strings(raw["scopes"], f"{where}.scopes") if "scopes" in raw else ()
-    all_scopes = _strings(raw["all_scopes"], f"{where}.all_scopes") if "all_scopes" in raw else ()
-    route = raw.get("route")
-    if not isinstance(route, str):
-        raise ConfigError(f"{where}.route must be a string like 'GET /orders/{{id}}'")
-    return parse_route(route, any_scopes=frozenset(any_scopes), all_scopes=frozenset(all_scopes))
+        check.add(f"{where}: give 'scopes' (any of) or 'all_scopes' (all of)")
+    any_scopes = (
+        check(lambda: _scopes(raw["scopes"], f"{where}.scopes"), _NO_STRINGS)
+        if "scopes" in raw
+        else _NO_STRINGS
+    )
+    all_scopes = (
+        check(lambda: _scopes(raw["all_scopes"], f"{where}.all_scopes"), _NO_STRINGS)
+        if "all_scopes" in raw
+        else ()
+    )
+    text = raw.get("route")
+    if not isinstance(text, str):
+        check.add(f"{where}.route must be a string like 'GET /orders/{{id}}'")
+        return None
+    try:
+        # returned even when its scopes were refused, so checks across routes see it
+        return parse_route(text, any_scopes=frozenset(any_scopes), all_scopes=frozenset(all_scopes))
+    except ConfigError as e:
+        check.add(f"{where}: {e}")
+        return None
+
+
+def _renamed_siblings(routes: list[tuple[int, Route]]) -> list[str]:
+    """API Gateway allows one path variable name per position under a parent
+    (``/orders/{id}`` next to ``/orders/{orderId}/items`` is refused at deploy)."""
+    problems: list[str] = []
+    seen: dict[tuple[Segment, ...], tuple[str, Route]] = {}
+    for n, route in routes:
+        for i, seg in enumerate(route.segments):
+            if seg.kind != "param":
+                continue
+            name, other = seen.setdefault(route.segments[:i], (seg.text, route))
+            if name != seg.text:
+                problems.append(
+                    f"routes[{n}] {route.key!r}: path variable {{{seg.text}}} next to "
+                    f"{{{name}}} of {other.key!r}; API Gateway allows one variable name per "
+                    "position, so use the same name in both"
+                )
+                break
+    return problems
 
 
 def validate(doc: object) -> AuthorizerConfig:
@@ -175,24 +265,22 @@ def validate(doc: object) -> AuthorizerConfig:
         problems.append("'issuers' must be a non-empty list")
         raw_issuers = []
     for n, raw in enumerate(raw_issuers):
-        try:
-            issuers.append(_issuer(raw, n))
-        except ConfigError as e:
-            problems.append(str(e))
+        issuer = _issuer(raw, n, problems)
+        if issuer is not None:
+            issuers.append(issuer)
     seen_iss = [i.issuer for i in issuers]
-    if len(set(seen_iss)) != len(seen_iss):
-        problems.append("an issuer is listed twice")
+    for twice in sorted({i for i in seen_iss if seen_iss.count(i) > 1}):
+        problems.append(f"the issuer {twice!r} is listed twice: give each issuer one entry")
     routes: list[Route] = []
     raw_routes = doc.get("routes")
     if not isinstance(raw_routes, list) or not raw_routes:
         problems.append("'routes' must be a non-empty list")
         raw_routes = []
     shapes: dict[tuple[object, ...], str] = {}
+    distinct: list[tuple[int, Route]] = []
     for n, raw in enumerate(raw_routes):
-        try:
-            route = _route(raw, n)
-        except ConfigError as e:
-            problems.append(str(e))
+        route = _route(raw, n, problems)
+        if route is None:
             continue
         shape = (
             route.method,
@@ -202,8 +290,11 @@ def validate(doc: object) -> AuthorizerConfig:
             shape = (route.key,)
         if shape in shapes:
             problems.append(f"routes[{n}] {route.key!r} repeats {shapes[shape]!r}")
+        else:
+            distinct.append((n, route))
         shapes[shape] = route.key
         routes.append(route)
+    problems += _renamed_siblings(distinct)
     try:
         context = _strings(
             doc.get("context_claims", list(DEFAULT_CONTEXT_CLAIMS)),

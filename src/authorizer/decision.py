@@ -12,8 +12,8 @@ from typing import Any, Literal
 from authorizer.config import AuthorizerConfig
 from authorizer.errors import TokenRejected
 from authorizer.events import AuthRequest, flatten_context, parse_event
-from authorizer.policy import PolicyBook, policy_document
-from authorizer.routes import RouteTable
+from authorizer.policy import PolicyBook, policy_document, with_deny
+from authorizer.routes import Route, RouteTable
 from authorizer.verifier import VerifiedToken, Verifier
 
 Effect = Literal["allow", "deny", "unauthenticated"]
@@ -64,7 +64,7 @@ class Authorizer:
         if request.kind == "http_v2" and self.config.http_api_response == "simple":
             response: dict[str, Any] = {"isAuthorized": allowed, "context": context}
         else:
-            document, reason = self._document(request, token, allowed, reason, route is not None)
+            document, reason = self._document(request, token, route, allowed, reason)
             allowed = reason.startswith("granted")
             response = {
                 "principalId": token.claims["sub"],
@@ -84,17 +84,26 @@ class Authorizer:
         self,
         request: AuthRequest,
         token: VerifiedToken,
+        route: Route | None,
         allowed: bool,
         reason: str,
-        route_found: bool,
     ) -> tuple[dict[str, Any], str]:
         """The memoised cache-safe policy, checked against this very request."""
         policy = self.policies.scope_policy(token.scopes, request.api)
+        document = self.policies.document(token.scopes, request.api, request.prefix)
+        if route is None:
+            # No route serves this request: refuse exactly it, and keep answering the
+            # token's routes as the config does (never a Deny for the whole stage, which
+            # API Gateway would apply to the token's every call while it is cached).
+            if policy.allow:
+                document = with_deny(document, request.prefix, request.suffix)
+            return document, reason
         # An exact policy agrees with the route table on every routed request by
         # construction (tests/unit/test_policy.py); evaluate it only where that may not hold.
-        exact = policy.exact and route_found
-        if exact or policy.allows(request.suffix) == allowed:
-            return self.policies.document(token.scopes, request.api, request.prefix), reason
+        if policy.exact or policy.allows(request.suffix) == allowed:
+            if not allowed and f"{request.method} {route.key}" in policy.partly_denied:
+                document = with_deny(document, request.prefix, request.suffix)
+            return document, reason
         if allowed and "*" not in request.suffix and "?" not in request.suffix:
             # No pattern policy is exact for this scope set (see policy.py): allow only
             # the requested resource, so a cached copy can never grant another route.

@@ -2,30 +2,32 @@
 
 API Gateway caches an authorizer's policy (per token for TOKEN authorizers) and evaluates
 it for later requests to *other* routes. So the policy for a scope set lists an Allow for
-every route those scopes grant (``{param}`` and ``{proxy+}`` become ``*``) and an explicit
-Deny for every route they do not grant. Because an IAM ``*`` also spans ``/``, an Allow can
-reach a denied route's paths; the Deny for that route is then required. When such a Deny
-would in turn cover a granted route's paths, no pattern policy can be exact for this scope
-set: the policy is marked ``exact=False`` and the handler narrows it to the one requested
-resource (never granting more, see README "Caching").
+every route those scopes grant (``{param}`` and ``{proxy+}`` become ``*``) and a Deny for
+every route they do not grant, each decided against the route's *effective* paths
+(``route_sets.py``): the paths API Gateway really sends to it.
+
+- A refused route gets a Deny for its whole pattern when that reaches no granted route's
+  paths. Otherwise it gets the Denies ``forced_denies`` says the granted Allows make
+  necessary, and none when no Allow reaches it (the request is refused anyway).
+- When a necessary Deny reaches a granted route's paths, no pattern policy can be exact
+  for this scope set (``exact=False``): the Deny is kept, so the policy never grants more,
+  and the handler narrows the policy for a request it would refuse wrongly.
+- Paths no route serves (REST resources without the method, paths deeper than a
+  ``{param}``) are denied wherever an Allow reaches them and the Deny harms no granted
+  route; the rest is the inherent limit the README describes.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
-from authorizer.patterns import Pattern, glob_of, glob_tokens, overlaps, template_tokens
+from authorizer.patterns import Pattern, glob_of
+from authorizer.route_sets import Conflict, RouteSet, conflict, forced_denies, route_sets
 from authorizer.routes import ApiType, Route
 
 _MEMO_SIZE = 1024
-
-
-@lru_cache(maxsize=8192)
-def _overlap(a: Pattern, b: Pattern) -> bool:
-    return overlaps(a, b)
 
 
 def resource_suffix(route: Route, method: str) -> str:
@@ -50,6 +52,11 @@ class ScopePolicy:
     allow: tuple[str, ...]
     deny: tuple[str, ...]
     exact: bool
+    # "METHOD route-key" of refused routes the Deny statements do not cover everywhere
+    # (their whole pattern would refuse a granted route): a request for one of them gets
+    # an explicit Deny for its own resource added.
+    partly_denied: frozenset[str] = frozenset()
+    conflicts: tuple[Conflict, ...] = ()
     _allow_re: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
     _deny_re: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
 
@@ -64,57 +71,91 @@ class ScopePolicy:
         return self._allow_re is not None and self._allow_re.fullmatch(suffix) is not None
 
 
-def build_scope_policy(routes: tuple[Route, ...], scopes: frozenset[str]) -> ScopePolicy:
-    """Allow the granted routes, deny the rest wherever that is needed or harmless."""
+def build_scope_policy(
+    routes: tuple[Route, ...], scopes: frozenset[str], api: ApiType = "rest"
+) -> ScopePolicy:
+    """The policy for ``scopes`` on ``api`` (unmemoised; ``PolicyBook`` keeps them)."""
+    if api == "websocket":
+        return _websocket_policy(routes, scopes)
+    return _pattern_policy(api, route_sets(routes, api), scopes)
+
+
+def _websocket_policy(routes: tuple[Route, ...], scopes: frozenset[str]) -> ScopePolicy:
+    ws = [r for r in routes if r.websocket]
+    return ScopePolicy(
+        tuple(r.key for r in ws if r.granted(scopes)),
+        tuple(r.key for r in ws if not r.granted(scopes)),
+        exact=True,
+    )
+
+
+def _pattern_policy(
+    api: ApiType, sets: dict[str, tuple[RouteSet, ...]], scopes: frozenset[str]
+) -> ScopePolicy:
     allow: list[str] = []
     deny: list[str] = []
-    exact = True
-    granted = [r for r in routes if r.granted(scopes)]
-    for route in routes:
-        if route in granted:
-            allow += [resource_suffix(route, m) for m in route.methods]
-            continue
-        for method in route.methods:
-            rivals = [g for g in granted if method in g.methods]
-            needed = any(_overlap(glob_tokens(g), template_tokens(route)) for g in rivals)
-            harmful = any(_overlap(glob_tokens(route), template_tokens(g)) for g in rivals)
-            if needed or not harmful:
-                deny.append(resource_suffix(route, method))
-            exact = exact and not (needed and harmful)
-    deny += _overflow_denies(granted)
-    return ScopePolicy(tuple(allow), tuple(deny), exact)
+    partly: set[str] = set()
+    conflicts: list[Conflict] = []
+    for method, method_sets in sets.items():
+        granted = [s for s in method_sets if s.route is not None and s.route.granted(scopes)]
+        allow += [s.resource for s in granted]
+        for refused in method_sets:
+            if refused in granted:
+                continue
+            if refused.route is not None and not _harms(refused.glob, granted):
+                deny.append(refused.resource)
+                continue
+            if refused.route is not None:
+                partly.add(f"{method} {refused.route.key}")
+            for forced in (f for g in granted for f in forced_denies(refused, g)):
+                harmed = [c for g in granted if (c := conflict(api, refused, forced, g))]
+                if refused.route is None and any(g.reaches(forced.pattern) for g in granted):
+                    continue  # a path no route serves: refused where that is harmless only
+                deny.append(forced.resource)
+                conflicts += harmed
+        deny += _overflow_denies(method, granted)
+    return ScopePolicy(
+        tuple(dict.fromkeys(allow)),
+        tuple(dict.fromkeys(deny)),
+        exact=not conflicts,
+        partly_denied=frozenset(partly),
+        conflicts=tuple(conflicts),
+    )
 
 
-def _overflow_denies(granted: list[Route]) -> list[str]:
+def _harms(pattern: Pattern, granted: list[RouteSet]) -> bool:
+    return any(g.reaches(pattern) is not None for g in granted)
+
+
+def _overflow_denies(method: str, granted: list[RouteSet]) -> list[str]:
     """Deny what a ``{param}`` wildcard reaches beyond one segment, where no granted route is.
 
     ``GET/orders/*`` for ``GET /orders/{id}`` also matches ``/orders/1/refund``; if the API
     has such a route but the config does not name it, a cached policy must not allow it.
     """
     out: list[str] = []
-    for route in granted:
-        parts = [s.text if s.kind == "literal" else "*" for s in route.segments]
-        for i, seg in enumerate(route.segments):
+    for g in granted:
+        assert g.route is not None
+        parts = [s.text if s.kind == "literal" else "*" for s in g.route.segments]
+        for i, seg in enumerate(g.route.segments):
             if seg.kind != "param":
                 continue
             wider = [*parts[:i], "*", "*", *parts[i + 1 :]]
-            for method in route.methods:
-                others = [template_tokens(g) for g in granted if method in g.methods]
-                suffix = f"{method}/{'/'.join(wider)}"
-                if suffix not in out and not any(_overlap(glob_of(wider), t) for t in others):
-                    out.append(suffix)
+            suffix = f"{method}/{'/'.join(wider)}"
+            if suffix not in out and not _harms(glob_of(wider), granted):
+                out.append(suffix)
     return out
 
 
 class PolicyBook:
-    """Memoised policies per (relevant scopes, API type, API/stage ARN prefix)."""
+    """Memoised policies per (relevant scopes, API type, API/stage ARN prefix).
+
+    The effective paths of every route depend on the config alone and are worked out once;
+    a scope set's policy is built on its first request and then reused."""
 
     def __init__(self, routes: tuple[Route, ...]) -> None:
-        self._by_api: dict[ApiType, tuple[Route, ...]] = {
-            "rest": tuple(r for r in routes if not r.websocket),
-            "http": tuple(r for r in routes if not r.websocket),
-            "websocket": tuple(r for r in routes if r.websocket),
-        }
+        self._routes = routes
+        self._sets: dict[ApiType, dict[str, tuple[RouteSet, ...]]] = {}
         self._relevant = frozenset(s for r in routes for s in (*r.any_scopes, *r.all_scopes))
         self._scope_policies: dict[tuple[frozenset[str], ApiType], ScopePolicy] = {}
         self._documents: dict[tuple[frozenset[str], ApiType, str], dict[str, Any]] = {}
@@ -123,6 +164,13 @@ class PolicyBook:
         """Only scopes some route mentions change a policy; the rest are dropped from keys."""
         return scopes if scopes <= self._relevant else scopes & self._relevant
 
+    def route_sets(self, api: ApiType) -> dict[str, tuple[RouteSet, ...]]:
+        """Every route's effective paths on this API type (``route_sets.py``), built once."""
+        found = self._sets.get(api)
+        if found is None:
+            found = self._sets[api] = route_sets(self._routes, api)
+        return found
+
     def scope_policy(self, scopes: frozenset[str], api: ApiType) -> ScopePolicy:
         """The statements for ``scopes`` on this API type, built once per relevant scope set."""
         key = (self.relevant(scopes), api)
@@ -130,7 +178,10 @@ class PolicyBook:
         if found is None:
             if len(self._scope_policies) >= _MEMO_SIZE:
                 self._scope_policies.clear()
-            found = build_scope_policy(self._by_api[api], key[0])
+            if api == "websocket":
+                found = _websocket_policy(self._routes, key[0])
+            else:
+                found = _pattern_policy(api, self.route_sets(api), key[0])
             self._scope_policies[key] = found
         return found
 
@@ -149,7 +200,10 @@ class PolicyBook:
 
 
 def policy_document(prefix: str, allow: tuple[str, ...], deny: tuple[str, ...]) -> dict[str, Any]:
-    """An ``execute-api:Invoke`` policy; with nothing allowed it denies the whole stage."""
+    """An ``execute-api:Invoke`` policy.
+
+    With nothing allowed it denies the whole stage: that answers every route as the config
+    does for a token that may call none (and for a broken config, which refuses all)."""
     statements: list[dict[str, Any]] = []
     if allow:
         statements.append(_statement("Allow", [f"{prefix}/{s}" for s in allow]))
@@ -158,6 +212,18 @@ def policy_document(prefix: str, allow: tuple[str, ...], deny: tuple[str, ...]) 
     elif deny:
         statements.append(_statement("Deny", [f"{prefix}/{s}" for s in deny]))
     return {"Version": "2012-10-17", "Statement": statements}
+
+
+def with_deny(document: dict[str, Any], prefix: str, suffix: str) -> dict[str, Any]:
+    """``document`` plus a Deny for exactly ``prefix/suffix`` (a new document).
+
+    IAM has no escape for ``*`` and ``?``; in a requested path they become ``?``, which
+    still refuses only resources of the same length."""
+    resource = f"{prefix}/{suffix.replace('*', '?')}"
+    return {
+        "Version": document["Version"],
+        "Statement": [*document["Statement"], _statement("Deny", [resource])],
+    }
 
 
 def _statement(effect: str, resources: list[str]) -> dict[str, Any]:

@@ -2,8 +2,12 @@
 
 Matching precedence follows API Gateway: per segment, a literal beats ``{param}``, which
 beats ``{proxy+}``; a route's own method beats ``ANY``. REST APIs pick the resource (path)
-first and then the method on it; HTTP APIs only consider routes whose method matches and
-prefer a route without a greedy ``{proxy+}`` (API Gateway's "full match" rule).
+first and then the method on it; every parent of a route is a resource too (a REST API
+cannot have ``/orders/{id}/items`` without ``/orders/{id}``), so a request whose most
+specific resource lacks its method matches nothing, even where a ``{proxy+}`` would fit.
+HTTP APIs only consider routes whose method matches and prefer a route without a greedy
+``{proxy+}`` (API Gateway's "full match" rule). ``route_sets.py`` derives, from the same
+order, which paths each route receives.
 """
 
 from __future__ import annotations
@@ -62,6 +66,17 @@ class Route:
         return bool(self.segments) and self.segments[-1].kind == "proxy"
 
 
+def rank(segments: tuple[Segment, ...]) -> tuple[int, ...]:
+    """0 per literal, 1 per ``{param}``, 2 per ``{proxy+}``: of two templates that fit one
+    path, the smaller rank is the more specific (the order ``RouteTable`` walks in)."""
+    return tuple(0 if s.kind == "literal" else 1 if s.kind == "param" else 2 for s in segments)
+
+
+def shape(segments: tuple[Segment, ...]) -> tuple[tuple[SegmentKind, str], ...]:
+    """The segments without parameter names: what API Gateway tells resources apart by."""
+    return tuple((s.kind, s.text if s.kind == "literal" else "") for s in segments)
+
+
 def parse_route(text: str, *, any_scopes: frozenset[str], all_scopes: frozenset[str]) -> Route:
     """Parse ``GET /orders/{id}``, ``ANY /admin/{proxy+}`` or ``$connect``."""
     if not isinstance(text, str) or not text.strip():
@@ -80,6 +95,12 @@ def parse_route(text: str, *, any_scopes: frozenset[str], all_scopes: frozenset[
         raise ConfigError(f"route {text!r}: the path must start with '/'")
     segments: list[Segment] = []
     raw = path[1:].split("/") if path != "/" else []
+    if "" in raw:
+        where = "a trailing slash" if raw[-1] == "" and "" not in raw[:-1] else "an empty segment"
+        raise ConfigError(
+            f"route {text!r}: the path has {where}; API Gateway paths have none (write "
+            f"'{method} /{'/'.join(p for p in raw if p)}')"
+        )
     for i, part in enumerate(raw):
         param = _PARAM.fullmatch(part)
         if param and param.group(2):
@@ -155,12 +176,14 @@ class RouteTable:
         parts = split_path(path)
         if parts is None:
             return None
-        if api == "rest":  # the most specific resource, then the method on it
-            for on_resource in _walk(self._root, parts, 0, ends=True, greedy=True):
+        if api == "rest":  # the most specific resource (parents included), then its method
+            for on_resource in _walk(self._root, parts, 0, ends=True, greedy=True, parents=True):
                 return on_resource.get(method) or on_resource.get("ANY")
             return None
         for greedy in (False, True):  # HTTP: full matches first, then greedy ones
-            for candidates in _walk(self._root, parts, 0, ends=not greedy, greedy=greedy):
+            for candidates in _walk(
+                self._root, parts, 0, ends=not greedy, greedy=greedy, parents=False
+            ):
                 found = candidates.get(method) or candidates.get("ANY")
                 if found is not None:
                     return found
@@ -168,17 +191,20 @@ class RouteTable:
 
 
 def _walk(
-    node: _Node, parts: tuple[str, ...], i: int, *, ends: bool, greedy: bool
+    node: _Node, parts: tuple[str, ...], i: int, *, ends: bool, greedy: bool, parents: bool
 ) -> Iterator[dict[str, Route]]:
-    """Routes fitting ``parts`` from ``node`` on, most specific first (literal, param, proxy)."""
+    """Routes fitting ``parts`` from ``node`` on, most specific first (literal, param, proxy).
+
+    With ``parents``, a node without routes of its own (a REST parent resource) is yielded
+    too, as an empty mapping: it matches the path but has no method."""
     if i == len(parts):
-        if ends and node.ends:
+        if ends and (node.ends or parents):
             yield node.ends
         return
     child = node.literal.get(parts[i])
     if child is not None:
-        yield from _walk(child, parts, i + 1, ends=ends, greedy=greedy)
+        yield from _walk(child, parts, i + 1, ends=ends, greedy=greedy, parents=parents)
     if node.param is not None:
-        yield from _walk(node.param, parts, i + 1, ends=ends, greedy=greedy)
+        yield from _walk(node.param, parts, i + 1, ends=ends, greedy=greedy, parents=parents)
     if greedy and node.greedy:
         yield node.greedy

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from tests.support.idp import ORDERS_API, IdentityProvider
 
@@ -54,6 +55,57 @@ def test_check_passes_a_good_config_and_notes_overlapping_routes(tmp_path: Path)
     assert result.returncode == 0, result.stdout
     assert "OK (1 issuer(s), 2 route(s))" in result.stdout
     assert "'GET /files/{proxy+}' and 'GET /files/{id}/secret' overlap" in result.stdout
+
+
+def test_check_notes_only_pairs_no_cached_policy_can_tell_apart(tmp_path: Path) -> None:
+    """A literal next to a {param} or {proxy+} sibling is exact (API Gateway routes the
+    literal's path to the literal); /files/{proxy+} and /files/{id}/secret are not, and the
+    note shows a request a cached policy would answer wrongly."""
+    routes = [
+        ("GET /orders/search", "search:use"),
+        ("GET /orders/{id}", "orders:read"),
+        ("GET /files/public", "public"),
+        ("GET /files/{proxy+}", "files"),
+        ("GET /admin/health", "health"),
+        ("ANY /admin/{proxy+}", "admin"),
+    ]
+    doc: dict[str, Any] = {
+        "issuers": [{"issuer": "https://idp.example.com", "audiences": ["a"]}],
+        "routes": [{"route": route, "scopes": [scope]} for route, scope in routes],
+    }
+    result = run("check", write(tmp_path, doc))
+    assert result.returncode == 0
+    assert "note:" not in result.stdout
+    assert "overlap" not in result.stdout
+    doc["routes"].append({"route": "GET /files/{id}/secret", "scopes": ["secret"]})
+    result = run("check", write(tmp_path, doc))
+    assert result.returncode == 0
+    notes = [line for line in result.stdout.splitlines() if "note:" in line]
+    assert len(notes) == 1
+    assert "'GET /files/{proxy+}' and 'GET /files/{id}/secret' overlap" in notes[0]
+    assert "GET /files/x/x/secret" in notes[0]  # the request a cached Deny would refuse
+
+
+def test_explain_into_a_closed_pipe_exits_quietly(tmp_path: Path) -> None:
+    """``python -m authorizer explain ... | head``: no BrokenPipeError traceback."""
+    config = write(
+        tmp_path,
+        {
+            "issuers": [{"issuer": "https://idp.example.com", "audiences": ["a"]}],
+            "routes": [{"route": "GET /orders", "scopes": ["orders:read"]}],
+        },
+    )
+    env = {"PYTHONPATH": f"{ROOT / 'src'}", "PATH": "/usr/bin:/bin"}
+    command = [sys.executable, "-m", "authorizer", "explain", config, "--token", "x", "GET", "/"]
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+    ) as child:
+        assert child.stdout is not None
+        assert child.stderr is not None
+        child.stdout.close()  # the reader is gone before the first line is written
+        errors = child.stderr.read().decode()
+        assert child.wait(timeout=60) == 0
+    assert errors == ""
 
 
 def test_explain_shows_the_decision_and_exits_zero_either_way(

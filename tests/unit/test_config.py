@@ -88,6 +88,55 @@ def test_every_problem_is_listed_at_once() -> None:
         assert words in text
 
 
+def test_every_problem_of_one_issuer_and_one_route_is_listed() -> None:
+    text = problems(
+        {
+            "issuers": [
+                {"issuer": "http://idp.example.com", "audiences": [], "leeway_seconds": -1}
+            ],
+            "routes": [{"route": "GET /x/", "scopes": "a b", "surprise": 1}],
+        }
+    )
+    for words in ("https", "audiences", "leeway", "unknown keys", "trailing slash", "'a b'"):
+        assert words in text
+
+
+@pytest.mark.parametrize(
+    "scopes", [{"scopes": "orders:read orders:write"}, {"all_scopes": ["admin", "ops team"]}]
+)
+def test_a_scope_with_whitespace_is_an_error_naming_it(scopes: dict[str, Any]) -> None:
+    """No token can hold such a scope (RFC 6749 section 3.3: a scope is one token)."""
+    text = problems({"issuers": [ISSUER], "routes": [{"route": "GET /x", **scopes}]})
+    name = "orders:read orders:write" if "scopes" in scopes else "ops team"
+    assert repr(name) in text
+    assert "whitespace" in text
+
+
+def test_an_issuer_listed_twice_is_named() -> None:
+    text = problems({"issuers": [ISSUER, ISSUER], "routes": ROUTES})
+    assert f"{ISSUER['issuer']!r} is listed twice" in text
+
+
+def test_an_unknown_algorithm_has_its_own_message() -> None:
+    text = problems({"issuers": [{**ISSUER, "algorithms": ["FOO"]}], "routes": ROUTES})
+    assert "unknown algorithm 'FOO'" in text
+    assert "HS*" not in text
+    assert "HS*" in problems({"issuers": [{**ISSUER, "algorithms": ["HS256"]}], "routes": ROUTES})
+
+
+def test_sibling_path_variables_with_different_names_are_an_error() -> None:
+    """API Gateway refuses /orders/{id} next to /orders/{orderId}/items at deploy."""
+    routes = [
+        {"route": "GET /orders/{id}", "scopes": ["a"]},
+        {"route": "GET /orders/{orderId}/items", "scopes": ["a"]},
+    ]
+    text = problems({"issuers": [ISSUER], "routes": routes})
+    assert "{orderId}" in text
+    assert "{id}" in text
+    same = [routes[0], {"route": "GET /orders/{id}/items", "scopes": ["a"]}]
+    assert len(validate({"issuers": [ISSUER], "routes": same}).routes) == 2
+
+
 def test_repeated_routes_are_refused() -> None:
     routes = [
         {"route": "GET /orders/{id}", "scopes": ["a"]},

@@ -36,7 +36,6 @@ from authorizer.handler import handle as authorize
 from authorizer.sources import ConfigSource
 from tests.support.broker import call, put_secret
 from tests.support.broker import runtime as broker_runtime
-from tests.support.iam import iam_allows
 from tests.support.issuer import AUDIENCE, ISSUER, LocalIssuer
 from tests.support.rotation import FakeCognitoAppClient, stages, start_rotation, value
 from token_broker.config import BrokerConfigSource
@@ -44,6 +43,7 @@ from token_broker.rotation.handler import STEPS
 from token_broker.rotation.handler import Runtime as RotationRuntime
 from token_broker.rotation.handler import handle as rotate_step
 from token_broker.upstream import IdpClient
+from tools.local.iam import iam_allows
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 # One sample per entry point (issue 5): the runners below must cover at least these.

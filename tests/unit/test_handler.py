@@ -16,8 +16,8 @@ import pytest
 from authorizer.decision import Unauthorized
 from authorizer.handler import Runtime, handle
 from authorizer.sources import ConfigSource
-from tests.support.iam import iam_allows
 from tests.support.issuer import AUDIENCE, ISSUER, LocalIssuer
+from tools.local.iam import iam_allows
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 PREFIX = "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod"
@@ -92,6 +92,29 @@ def test_scoped_token_is_allowed_on_its_route_and_forbidden_elsewhere(kind: str)
     assert status(state, event(kind, token, "POST", "/orders")) == 403
     assert status(state, event(kind, token, "GET", "/admin/users")) == 403
     assert status(state, event(kind, token, "GET", "/unknown")) == 403
+
+
+@pytest.mark.parametrize("kind", IAM_KINDS)
+@pytest.mark.parametrize(
+    "path", ["/files/a/", "/files//a", "/orders/42/", "/orders//42", "/unknown", "/admin"]
+)
+def test_a_request_no_route_serves_is_refused_without_refusing_the_token_elsewhere(
+    kind: str, path: str
+) -> None:
+    """API Gateway caches the answer for the token: a Deny for the whole stage would refuse
+    its every call until the entry expires. The policy refuses exactly the request."""
+    idp = LocalIssuer()
+    files = {"route": "GET /files/{proxy+}", "scopes": ["files:read"]}
+    state = runtime(idp, http_api_response="iam", routes=[*CONFIG["routes"], files])
+    token = idp.token("orders:read files:read")
+    response = handle(state, event(kind, token, "GET", path))
+    document = response["policyDocument"]
+    assert not iam_allows(document, f"{PREFIX}/GET{path}")
+    assert f"{PREFIX}/*" not in [r for s in document["Statement"] for r in s["Resource"]]
+    assert iam_allows(document, f"{PREFIX}/GET/files/a")  # the cached copy still allows
+    assert iam_allows(document, f"{PREFIX}/GET/orders/42")
+    assert iam_allows(document, f"{PREFIX}/GET/orders")
+    assert not iam_allows(document, f"{PREFIX}/POST/orders")
 
 
 @pytest.mark.parametrize("kind", IAM_KINDS)

@@ -17,9 +17,9 @@ from hypothesis import strategies as st
 from authorizer.decision import Unauthorized
 from authorizer.handler import Runtime, handle
 from authorizer.sources import ConfigSource
-from tests.support.iam import iam_allows
 from tests.support.issuer import LocalIssuer
 from tests.unit.test_handler import CONFIG, PREFIX, event
+from tools.local.iam import iam_allows
 
 IDP = LocalIssuer()
 IDP.add_key("attacker", name="RSA2048:attacker")

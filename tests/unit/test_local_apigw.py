@@ -309,6 +309,76 @@ def test_cached_answers_decide_every_route_as_fresh_ones_do(flavor: Flavor, simp
         assert cached.cache_hits > 0
 
 
+# The route shapes of issue 13: a literal next to a {param} / {proxy+} sibling. API Gateway
+# never routes the literal's path to the wildcard, so a cached policy can be exact for them.
+SIBLING_ROUTES = [
+    ("GET /orders/search", "search:use"),
+    ("GET /orders/{id}", "orders:read"),
+    ("GET /files/public", "public"),
+    ("GET /files/{proxy+}", "files"),
+    ("GET /admin/health", "health"),
+    ("ANY /admin/{proxy+}", "admin"),
+]
+SIBLING_REQUESTS = [
+    ("GET", "/orders/search"),
+    ("GET", "/orders/42"),
+    ("GET", "/files/public"),
+    ("GET", "/files/a/b"),
+    ("GET", "/files/public/x"),
+    ("GET", "/admin/health"),
+    ("POST", "/admin/health"),  # REST: the resource has no POST; HTTP API: ANY /admin/{proxy+}
+    ("GET", "/admin/users"),
+]
+
+
+def sibling_authorizer(idp: LocalIssuer) -> Any:
+    config = {
+        "issuers": [{"issuer": ISSUER, "audiences": ["api://orders"]}],
+        "routes": [{"route": route, "scopes": [scope]} for route, scope in SIBLING_ROUTES],
+        "http_api_response": "iam",
+    }
+    runtime = Runtime(ConfigSource({"AUTHORIZER_CONFIG": json.dumps(config)}), idp)
+    return lambda event, context: handle(runtime, event)
+
+
+@pytest.mark.parametrize("flavor", FLAVORS)
+def test_a_literal_next_to_a_wildcard_route_is_answered_right_from_the_cache(
+    flavor: Flavor,
+) -> None:
+    """Issue 13: a token with search:use first calls GET /orders/42 (403); its next call,
+    GET /orders/search, must not be refused by the cached policy. Same for /files/public
+    next to /files/{proxy+} and /admin/health next to ANY /admin/{proxy+}, in any order."""
+    idp = LocalIssuer()
+    scopes = [scope for _, scope in SIBLING_ROUTES]
+    tokens = [idp.token(s) for s in [*scopes, "search:use orders:read", "public files", ""]]
+    calls = [(token, method, path) for token in tokens for method, path in SIBLING_REQUESTS]
+    routes = [route for route, _ in SIBLING_ROUTES]
+    options: dict[str, Any] = {"routes": routes, "simple_responses": False}
+    fresh = api(flavor, authorizer=sibling_authorizer(idp), cache_ttl=0, **options)
+    expected = {call: fresh.serve(request(call[1], call[2], call[0]))[0] for call in calls}
+    assert set(expected.values()) == {200, 403}
+    search_only = tokens[0]
+    assert expected[search_only, "GET", "/orders/search"] == 200
+    for order in (calls, list(reversed(calls)), random.Random(13).sample(calls, len(calls))):
+        cached = api(flavor, authorizer=sibling_authorizer(idp), cache_ttl=300, **options)
+        seen = {call: cached.serve(request(call[1], call[2], call[0]))[0] for call in order}
+        assert seen == expected
+        assert cached.cache_hits > 0
+
+
+def test_a_refused_route_beside_a_granted_literal_is_an_explicit_deny() -> None:
+    """GET /orders/{id}'s pattern would refuse the granted /orders/search, so the policy
+    leaves it out; the request itself still gets an explicit Deny (403 explicit deny)."""
+    idp = LocalIssuer()
+    routes = [route for route, _ in SIBLING_ROUTES]
+    gateway = api("rest-token", authorizer=sibling_authorizer(idp), routes=routes)
+    token = idp.token("search:use")
+    denied = gateway.serve(request("GET", "/orders/42", token))
+    assert (denied[0], body(denied)) == (403, {"Message": EXPLICIT_DENY})
+    assert gateway.serve(request("GET", "/orders/search", token))[0] == 200
+    assert gateway.cache_hits == 1
+
+
 class Clock:
     def __init__(self) -> None:
         self.now = 1000.0

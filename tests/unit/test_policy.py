@@ -17,7 +17,7 @@ from authorizer.config import AuthorizerConfig, validate
 from authorizer.errors import ConfigError
 from authorizer.policy import PolicyBook
 from authorizer.routes import METHODS, Route, RouteTable
-from tests.support.iam import iam_allows
+from tools.local.iam import iam_allows
 
 PREFIX = "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3/prod"
 ISSUER = {"issuer": "https://idp.example.com", "audiences": ["api"]}
@@ -189,3 +189,45 @@ def test_overlapping_routes_are_reported_and_never_over_granted() -> None:
     assert not policy.exact
     doc = book.document(frozenset({"files"}), "rest", PREFIX)
     assert not iam_allows(doc, f"{PREFIX}/GET/files/1/secret")
+
+
+SIBLINGS = [
+    [("GET /orders/search", "search:use"), ("GET /orders/{id}", "orders:read")],
+    [("GET /files/public", "public"), ("GET /files/{proxy+}", "files")],
+    [("GET /admin/health", "health"), ("ANY /admin/{proxy+}", "admin")],
+]
+
+
+def test_a_literal_and_its_wildcard_sibling_are_no_cache_conflict() -> None:
+    """API Gateway never sends the literal's path to the wildcard route (issue 13)."""
+    for pair in SIBLINGS:
+        config = config_of([{"route": route, "scopes": [scope]} for route, scope in pair])
+        assert cache_conflicts(config) == []
+        book = PolicyBook(config.routes)
+        for api in ("rest", "http"):
+            for scopes in ({pair[0][1]}, {pair[1][1]}, set(), {pair[0][1], pair[1][1]}):
+                assert book.scope_policy(frozenset(scopes), api).exact, (pair, api, scopes)  # type: ignore[arg-type]
+
+
+def test_a_token_for_the_literal_only_is_allowed_it_from_any_cached_policy() -> None:
+    config = config_of([{"route": r, "scopes": [s]} for pair in SIBLINGS for r, s in pair])
+    book = PolicyBook(config.routes)
+    for literal, scope in [pair[0] for pair in SIBLINGS]:
+        doc = book.document(frozenset({scope}), "rest", PREFIX)
+        method, path = literal.split(" ")
+        assert iam_allows(doc, f"{PREFIX}/{method}{path}")
+        assert not iam_allows(doc, f"{PREFIX}/{method}{path.rsplit('/', 1)[0]}/other")
+
+
+def test_rest_and_http_apis_route_a_method_the_literal_lacks_differently() -> None:
+    """POST /admin/health: REST picks the resource /admin/health, which has no POST (no
+    route); an HTTP API takes ANY /admin/{proxy+}. Each policy says what its API does."""
+    config = config_of([{"route": r, "scopes": [s]} for r, s in SIBLINGS[2]])
+    book = PolicyBook(config.routes)
+    rest = book.document(frozenset({"admin"}), "rest", PREFIX)
+    http = book.document(frozenset({"admin"}), "http", PREFIX)
+    assert not iam_allows(rest, f"{PREFIX}/POST/admin/health")
+    assert iam_allows(http, f"{PREFIX}/POST/admin/health")
+    for doc in (rest, http):
+        assert not iam_allows(doc, f"{PREFIX}/GET/admin/health")
+        assert iam_allows(doc, f"{PREFIX}/POST/admin/users")

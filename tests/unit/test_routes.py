@@ -43,6 +43,17 @@ def test_rest_picks_the_resource_first_then_the_method() -> None:
     assert key(t, "http", "GET", "/orders/special") == "GET /orders/{id}"
 
 
+def test_rest_parents_are_resources_without_methods() -> None:
+    """A REST API cannot have /a/{id}/b without the resource /a/{id}: GET /a/1 ends there
+    (Missing Authentication Token), not at /a/{proxy+}, as the local gateway answers."""
+    t = table("GET /a/{id}/b", "GET /a/{proxy+}", "ANY /{proxy+}")
+    assert key(t, "rest", "GET", "/a/1") is None
+    assert key(t, "rest", "GET", "/a") is None  # the parent /a
+    assert key(t, "rest", "GET", "/a/1/c") == "GET /a/{proxy+}"
+    assert key(t, "http", "GET", "/a/1") == "GET /a/{proxy+}"
+    assert key(t, "http", "GET", "/a") == "ANY /{proxy+}"
+
+
 def test_http_prefers_a_full_match_over_a_greedy_one() -> None:
     t = table("GET /{a}/items", "GET /orders/{proxy+}")
     assert key(t, "http", "GET", "/orders/items") == "GET /{a}/items"
@@ -81,6 +92,8 @@ def test_websocket_connect_route() -> None:
         "GET /a?b",
         "GET /{a}b",
         "GET /a b",
+        "GET /orders/",
+        "GET /a//b",
         "$disconnect",
     ],
 )
@@ -98,3 +111,13 @@ def test_scopes_any_and_all() -> None:
     assert route.granted(frozenset({"admin", "ops", "y"}))
     assert not route.granted(frozenset({"admin", "ops"}))
     assert not route.granted(frozenset({"admin", "x"}))
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [("GET /orders/", "a trailing slash"), ("GET /a//b", "an empty segment")],
+)
+def test_empty_segments_in_a_route_say_so(text: str, words: str) -> None:
+    with pytest.raises(ConfigError, match=words) as e:
+        parse_route(text, any_scopes=frozenset({"s"}), all_scopes=NONE)
+    assert "must be a literal" not in str(e.value)

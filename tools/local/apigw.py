@@ -57,7 +57,7 @@ from urllib.parse import parse_qsl
 
 from tests.support.gateway import LambdaContext, Reply, Request, proxy_reply
 from tools.local.iam import Verdict, iam_verdict
-from tools.local.routes import Route, bind, rank, split
+from tools.local.routes import Route, RouteMap, bind, split
 
 Invoke = Callable[[dict[str, Any], Any], Any]  # a Lambda handler (event, context)
 Flavor = Literal["rest-token", "rest-request", "http"]
@@ -140,12 +140,8 @@ class ProtectedApi:
         self.lock = threading.Lock()
         self.authorizer_calls = self.cache_hits = 0
         self._cache: dict[tuple[str, ...], CachedAnswer] = {}
-        self._resources: dict[tuple[str, ...], dict[str, Route]] = {}  # REST: path -> methods
         _refuse_renamed_siblings(self.routes)
-        for route in self.routes:
-            for n in range(len(route.segments) + 1):
-                self._resources.setdefault(route.segments[:n], {})
-            self._resources[route.segments][route.method] = route
+        self._route_map = RouteMap(self.routes)
 
     def flush_cache(self) -> None:
         with self.lock:
@@ -188,17 +184,7 @@ class ProtectedApi:
 
     def _match(self, method: str, parts: tuple[str, ...]) -> tuple[Route, dict[str, str]]:
         """The route API Gateway picks for the request, and its path parameters."""
-        route = None
-        if self.flavor == "http":  # full matches first, the most specific path, then not ANY
-            routes = [r for r in self.routes if r.method in (method, "ANY")]
-            fits = [r for r in routes if bind(r.segments, parts) is not None]
-            if fits:
-                route = min(fits, key=lambda r: (r.greedy, rank(r.segments), r.method == "ANY"))
-        else:  # the most specific resource, then its own method or ANY
-            paths = [path for path in self._resources if bind(path, parts) is not None]
-            if paths:
-                methods = self._resources[min(paths, key=rank)]
-                route = methods.get(method) or methods.get("ANY")
+        route = self._route_map.match("http" if self.flavor == "http" else "rest", method, parts)
         if route is None:
             raise _Refused("no_route")
         return route, bind(route.segments, parts) or {}

@@ -1,5 +1,6 @@
 """IAM as API Gateway applies it to an authorizer's policy: written here, independent of
-``src/``, because it is the check of the policies our authorizer returns.
+``src/``, because it is the check of the policies our authorizer returns. The one IAM
+evaluator of the project: the local gateway and every test use it.
 
 Statements may be one object or a list; ``Action`` and ``Resource`` a string or a list,
 with IAM wildcards (``*`` any run of characters, ``/`` included; ``?`` one character);
@@ -10,6 +11,7 @@ is denied. ``Condition``, ``NotAction`` and ``NotResource`` are refused, not ign
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any, Literal
 
 Verdict = Literal["allow", "explicit_deny", "implicit_deny"]
@@ -38,13 +40,20 @@ def iam_verdict(document: Any, resource: str, action: str = "execute-api:Invoke"
     return "allow" if "Allow" in effects else "implicit_deny"
 
 
+def iam_allows(document: Any, resource: str) -> bool:
+    """Whether API Gateway lets the request for ``resource`` through under ``document``."""
+    return iam_verdict(document, resource) == "allow"
+
+
 def _glob(patterns: Any, text: str, flags: int = 0) -> bool:
     """IAM matching of ``text`` by any of ``patterns``: ``*`` any run, ``/`` too; ``?`` one."""
     patterns = [patterns] if isinstance(patterns, str) else patterns
     if not isinstance(patterns, list) or not patterns or any(type(p) is not str for p in patterns):
         raise ValueError(f"Action and Resource are strings or lists of them, not {patterns!r}")
-    for pattern in patterns:
-        regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
-        if re.fullmatch(regex, text, re.DOTALL | flags):
-            return True
-    return False
+    return any(_compiled(pattern, flags).fullmatch(text) for pattern in patterns)
+
+
+@lru_cache(maxsize=4096)
+def _compiled(pattern: str, flags: int) -> re.Pattern[str]:
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.compile(regex, re.DOTALL | flags)
