@@ -14,15 +14,19 @@ from authorizer.config import IssuerConfig
 from authorizer.errors import ClaimRejected
 
 
-def _numeric_date(claims: Mapping[str, Any], name: str, *, required: bool) -> float | None:
+def _numeric_date(claims: Mapping[str, Any], name: str, *, required: bool) -> int | float | None:
+    """The claim as the number it is: an ``int`` stays an ``int`` (compared exactly, so
+    ``10**400`` is the far future rather than an ``OverflowError`` in ``float()``)."""
     value = claims.get(name)
     if value is None:
         if required:
             raise ClaimRejected(f"the token has no '{name}' claim", reason=f"{name}_missing")
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, int | float):
         raise ClaimRejected(f"'{name}' is not a NumericDate", reason=f"{name}_malformed")
-    return float(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ClaimRejected(f"'{name}' is not a NumericDate", reason=f"{name}_malformed")
+    return value
 
 
 def _same(expected: object, actual: object) -> bool:

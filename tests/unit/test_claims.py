@@ -1,0 +1,135 @@
+"""Claim values as a hostile or broken issuer may sign them: every one is a decision.
+
+Findings of differential testing against PyJWT, joserfc and jwcrypto: a NumericDate
+beyond a float (``10**400``) raised ``OverflowError`` (API Gateway then answered 500 and no
+decision was logged); ``nbf: null`` and ``iat: null`` passed as if absent; ``aud`` lists
+holding non-strings passed. RFC 7519 section 2 defines a NumericDate as a JSON numeric
+value and section 4.1.3 ``aud`` as a string or an array of strings.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+import pytest
+
+from authorizer.decision import Unauthorized
+from authorizer.errors import MalformedToken, TokenRejected
+from authorizer.handler import handle
+from authorizer.jws import MAX_TOKEN_LENGTH
+from tests.support.issuer import AUDIENCE, LocalIssuer
+from tests.support.signing import sign
+from tests.unit.test_handler import event, runtime
+from tests.unit.test_verifier import Clock, verifier
+
+HUGE = 10**400  # far beyond the largest float (about 1.8e308)
+NOW = 2_000_000_000
+
+
+def raw_token(idp: LocalIssuer, claims: dict[str, Any]) -> str:
+    """Signed with the issuer's key, claims exactly as given (``None`` stays ``null``)."""
+    key, alg = idp.keys[idp.current]
+    return sign({"alg": alg, "kid": idp.current, "typ": "at+jwt"}, claims, key)
+
+
+def base_claims(**changes: Any) -> dict[str, Any]:
+    claims: dict[str, Any] = {
+        "iss": "https://issuer.test",
+        "sub": "client-1",
+        "aud": AUDIENCE,
+        "iat": NOW,
+        "exp": NOW + 300,
+        "scope": "orders:read",
+    }
+    return claims | changes
+
+
+def rejection(claims: dict[str, Any]) -> str:
+    idp = LocalIssuer()
+    with pytest.raises(TokenRejected) as e:
+        verifier(idp, Clock(NOW), Clock(0)).verify(raw_token(idp, claims))
+    return e.value.reason
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({"exp": -HUGE}, "expired"),
+        ({"nbf": HUGE}, "not_yet_valid"),
+        ({"iat": HUGE}, "issued_in_future"),
+    ],
+)
+def test_numeric_dates_beyond_a_float_are_decided_not_crashed(
+    changes: dict[str, Any], reason: str
+) -> None:
+    assert rejection(base_claims(**changes)) == reason
+
+
+def test_an_exp_beyond_a_float_is_the_far_future_not_a_crash() -> None:
+    idp = LocalIssuer()
+    v = verifier(idp, Clock(NOW), Clock(0))
+    token = raw_token(idp, base_claims(exp=HUGE, nbf=-HUGE))
+    assert v.verify(token).claims["exp"] == HUGE
+    assert v.verify(token).scopes == {"orders:read"}  # and again, from the cache
+
+
+@pytest.mark.parametrize("value", ["2000000300", True, [NOW + 300], {"t": NOW}])
+@pytest.mark.parametrize("name", ["exp", "nbf", "iat"])
+def test_a_numeric_date_that_is_not_a_number_is_malformed(name: str, value: object) -> None:
+    assert rejection(base_claims(**{name: value})) == f"{name}_malformed"
+
+
+def test_a_missing_exp_is_still_its_own_reason() -> None:
+    claims = base_claims()
+    del claims["exp"]
+    assert rejection(claims) == "exp_missing"
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({"scope": HUGE}, "scope_malformed"),
+        ({"scope": ["orders:read", HUGE]}, "scope_malformed"),
+        ({"sub": HUGE}, "sub_missing"),
+    ],
+)
+def test_huge_integers_in_other_claims_are_decided(changes: dict[str, Any], reason: str) -> None:
+    assert rejection(base_claims(**changes)) == reason
+
+
+def test_an_integer_longer_than_pythons_digit_limit_is_malformed() -> None:
+    # Python refuses to parse integers of over 4300 digits (ValueError); such a token
+    # still fits MAX_TOKEN_LENGTH.
+    idp = LocalIssuer()
+    payload = json.dumps(base_claims())[:-1] + ', "n": ' + "9" * 5000 + "}"
+    token = sign({"alg": "RS256", "kid": "k1"}, payload.encode(), idp.keys["k1"][0])
+    assert len(token) < MAX_TOKEN_LENGTH
+    with pytest.raises(MalformedToken):
+        verifier(idp, Clock(NOW), Clock(0)).verify(token)
+
+
+# --- through the handler: 401 (or a decision) and one decision line, never a crash -------
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({"exp": -HUGE}, "expired"),
+        ({"nbf": HUGE}, "not_yet_valid"),
+        ({"iat": HUGE}, "issued_in_future"),
+    ],
+)
+@pytest.mark.parametrize("kind", ["rest_token", "http_v2"])
+def test_the_handler_answers_unauthorized_and_logs_the_decision(
+    caplog: pytest.LogCaptureFixture, kind: str, changes: dict[str, Any], reason: str
+) -> None:
+    idp = LocalIssuer()
+    now = int(time.time())
+    claims = base_claims(iat=now, exp=now + 300) | changes
+    with caplog.at_level(logging.INFO), pytest.raises(Unauthorized):
+        handle(runtime(idp), event(kind, raw_token(idp, claims)))
+    lines = [r.fields for r in caplog.records if r.getMessage() == "decision"]
+    assert [(x["decision"], x["reason"]) for x in lines] == [("unauthenticated", reason)]
