@@ -17,11 +17,11 @@ from authorizer.errors import ClaimRejected
 def _numeric_date(claims: Mapping[str, Any], name: str, *, required: bool) -> int | float | None:
     """The claim as the number it is: an ``int`` stays an ``int`` (compared exactly, so
     ``10**400`` is the far future rather than an ``OverflowError`` in ``float()``)."""
-    value = claims.get(name)
-    if value is None:
+    if name not in claims:  # absent; ``null`` is present and malformed (RFC 7519 section 2)
         if required:
             raise ClaimRejected(f"the token has no '{name}' claim", reason=f"{name}_missing")
         return None
+    value = claims[name]
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ClaimRejected(f"'{name}' is not a NumericDate", reason=f"{name}_malformed")
     if isinstance(value, float) and not math.isfinite(value):

@@ -76,6 +76,11 @@ def test_an_exp_beyond_a_float_is_the_far_future_not_a_crash() -> None:
     assert v.verify(token).scopes == {"orders:read"}  # and again, from the cache
 
 
+@pytest.mark.parametrize("name", ["exp", "nbf", "iat"])
+def test_a_null_numeric_date_is_malformed(name: str) -> None:
+    assert rejection(base_claims(**{name: None})) == f"{name}_malformed"
+
+
 @pytest.mark.parametrize("value", ["2000000300", True, [NOW + 300], {"t": NOW}])
 @pytest.mark.parametrize("name", ["exp", "nbf", "iat"])
 def test_a_numeric_date_that_is_not_a_number_is_malformed(name: str, value: object) -> None:
@@ -120,6 +125,7 @@ def test_an_integer_longer_than_pythons_digit_limit_is_malformed() -> None:
         ({"exp": -HUGE}, "expired"),
         ({"nbf": HUGE}, "not_yet_valid"),
         ({"iat": HUGE}, "issued_in_future"),
+        ({"nbf": None}, "nbf_malformed"),
     ],
 )
 @pytest.mark.parametrize("kind", ["rest_token", "http_v2"])
