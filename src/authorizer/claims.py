@@ -29,6 +29,21 @@ def _numeric_date(claims: Mapping[str, Any], name: str, *, required: bool) -> in
     return value
 
 
+def _audiences(claims: Mapping[str, Any]) -> list[str]:
+    """``aud`` as a list: RFC 7519 section 4.1.3 allows a string or a list of strings, and a
+    list with anything else in it is refused whole, even when one member would match."""
+    if "aud" not in claims:
+        return []
+    aud = claims["aud"]
+    if isinstance(aud, str):
+        return [aud]
+    if isinstance(aud, list) and all(isinstance(a, str) for a in aud):
+        return aud
+    raise ClaimRejected(
+        "'aud' is neither a string nor a list of strings", reason="audience_malformed"
+    )
+
+
 def _same(expected: object, actual: object) -> bool:
     """Equality that does not confuse ``True`` with ``1``."""
     if isinstance(expected, bool) or isinstance(actual, bool):
@@ -49,11 +64,7 @@ def check_claims(claims: Mapping[str, Any], issuer: IssuerConfig, now: float) ->
     iat = _numeric_date(claims, "iat", required=False)
     if iat is not None and now + leeway < iat:
         raise ClaimRejected("the token was issued in the future", reason="issued_in_future")
-    aud = claims.get("aud")
-    audiences = [aud] if isinstance(aud, str) else aud
-    if not isinstance(audiences, list) or not any(
-        isinstance(a, str) and a in issuer.audiences for a in audiences
-    ):
+    if not any(a in issuer.audiences for a in _audiences(claims)):
         raise ClaimRejected("the token is not meant for this API", reason="audience_mismatch")
     for name, expected in issuer.required_claims:
         if not _same(expected, claims.get(name)):

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from authorizer.decision import Unauthorized
-from authorizer.errors import MalformedToken, TokenRejected
+from authorizer.errors import ClaimRejected, MalformedToken, TokenRejected
 from authorizer.handler import handle
 from authorizer.jws import MAX_TOKEN_LENGTH
 from tests.support.issuer import AUDIENCE, LocalIssuer
@@ -94,11 +94,35 @@ def test_a_missing_exp_is_still_its_own_reason() -> None:
 
 
 @pytest.mark.parametrize(
+    "aud",
+    [
+        [AUDIENCE, 5],
+        [AUDIENCE, None],
+        [AUDIENCE, [AUDIENCE]],
+        [AUDIENCE, {"aud": AUDIENCE}],
+        [5, AUDIENCE],
+        5,
+        None,
+        {"aud": AUDIENCE},
+    ],
+)
+def test_aud_must_be_a_string_or_a_list_of_strings(aud: object) -> None:
+    assert rejection(base_claims(aud=aud)) == "audience_malformed"
+
+
+def test_a_list_of_strings_naming_the_audience_is_accepted() -> None:
+    idp = LocalIssuer()
+    token = raw_token(idp, base_claims(aud=["api://other", AUDIENCE]))
+    assert verifier(idp, Clock(NOW), Clock(0)).verify(token).issuer == "https://issuer.test"
+
+
+@pytest.mark.parametrize(
     ("changes", "reason"),
     [
         ({"scope": HUGE}, "scope_malformed"),
         ({"scope": ["orders:read", HUGE]}, "scope_malformed"),
         ({"sub": HUGE}, "sub_missing"),
+        ({"aud": [AUDIENCE, HUGE]}, "audience_malformed"),
     ],
 )
 def test_huge_integers_in_other_claims_are_decided(changes: dict[str, Any], reason: str) -> None:
@@ -126,6 +150,7 @@ def test_an_integer_longer_than_pythons_digit_limit_is_malformed() -> None:
         ({"nbf": HUGE}, "not_yet_valid"),
         ({"iat": HUGE}, "issued_in_future"),
         ({"nbf": None}, "nbf_malformed"),
+        ({"aud": [AUDIENCE, None]}, "audience_malformed"),
     ],
 )
 @pytest.mark.parametrize("kind", ["rest_token", "http_v2"])
@@ -139,3 +164,13 @@ def test_the_handler_answers_unauthorized_and_logs_the_decision(
         handle(runtime(idp), event(kind, raw_token(idp, claims)))
     lines = [r.fields for r in caplog.records if r.getMessage() == "decision"]
     assert [(x["decision"], x["reason"]) for x in lines] == [("unauthenticated", reason)]
+
+
+def test_claim_rejections_say_which_claim_but_never_its_value() -> None:
+    idp = LocalIssuer()
+    with pytest.raises(ClaimRejected) as e:
+        verifier(idp, Clock(NOW), Clock(0)).verify(
+            raw_token(idp, base_claims(aud=["api://orders", "secret-audience", 5]))
+        )
+    assert "aud" in str(e.value)
+    assert "secret-audience" not in str(e.value)
