@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import binascii
 import json
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -95,8 +96,17 @@ def _constant(name: str) -> object:
     raise ValueError("NaN and Infinity are not JSON")
 
 
+def _finite(text: str) -> float:
+    """``1e400`` reads as ``inf`` in Python, a value no JSON answer can carry again: refuse
+    it like ``Infinity`` itself (RFC 8259 section 6 leaves such numbers to the parser)."""
+    value = float(text)
+    if value in (math.inf, -math.inf):
+        raise ValueError("a number beyond the range of a double")
+    return value
+
+
 # ``raw_decode`` after ``str.strip``: ``decode`` spends two regex passes on whitespace.
-_JSON = json.JSONDecoder(object_pairs_hook=_pairs, parse_constant=_constant)
+_JSON = json.JSONDecoder(object_pairs_hook=_pairs, parse_constant=_constant, parse_float=_finite)
 
 
 def _json_object(data: bytes, part: str) -> dict[str, object]:

@@ -140,6 +140,16 @@ def test_an_integer_longer_than_pythons_digit_limit_is_malformed() -> None:
         verifier(idp, Clock(NOW), Clock(0)).verify(token)
 
 
+@pytest.mark.parametrize("number", [b"1e400", b"-1e400", b"1E999"])
+def test_a_number_beyond_a_double_is_malformed_wherever_it_is(number: bytes) -> None:
+    # json reads 1e400 as float('inf'), which no JSON answer to API Gateway can hold.
+    idp = LocalIssuer()
+    payload = json.dumps(base_claims()).encode()[:-1] + b', "n": [' + number + b"]}"
+    token = sign({"alg": "RS256", "kid": "k1"}, payload, idp.keys["k1"][0])
+    with pytest.raises(MalformedToken):
+        verifier(idp, Clock(NOW), Clock(0)).verify(token)
+
+
 # --- through the handler: 401 (or a decision) and one decision line, never a crash -------
 
 
