@@ -176,6 +176,22 @@ def test_the_handler_answers_unauthorized_and_logs_the_decision(
     assert [(x["decision"], x["reason"]) for x in lines] == [("unauthenticated", reason)]
 
 
+@pytest.mark.parametrize("kind", ["rest_token", "http_v2"])
+def test_huge_context_claims_reach_api_gateway_as_strict_json(kind: str) -> None:
+    idp = LocalIssuer()
+    now = int(time.time())
+    claims = base_claims(iat=now, exp=HUGE, n=HUGE, obj={"big": -HUGE}, ok=2**53)
+    response = handle(runtime(idp, http_api_response="iam"), event(kind, raw_token(idp, claims)))
+    # The Lambda runtime sends the response as JSON; API Gateway reads context values as
+    # strings, numbers and booleans. RFC 7493 section 2.2: integers beyond 2**53 are not
+    # interoperable as JSON numbers, so they travel as their decimal strings.
+    text = json.dumps(response, allow_nan=False)
+    context = json.loads(text)["context"]
+    assert context["n"] == str(HUGE)
+    assert context["obj"] == json.dumps({"big": -HUGE}, separators=(",", ":"))
+    assert context["ok"] == str(2**53)
+
+
 def test_claim_rejections_say_which_claim_but_never_its_value() -> None:
     idp = LocalIssuer()
     with pytest.raises(ClaimRejected) as e:
