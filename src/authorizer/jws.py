@@ -1,11 +1,17 @@
 """Strict compact JWS parsing (RFC 7515) for the signature layer.
 
-``parse`` accepts exactly one spelling of a token: three canonical, unpadded base64url
-segments, a UTF-8 JSON object header naming an algorithm from ``ALGORITHMS``, and (for
-JWTs) a JSON object payload. Two different strings are never the same token. Header
-members that point at keys (``jwk``, ``jku``, ``x5u``, ``x5c``) are never read: keys come
-only from the issuer's configured JWKS. Every failure raises a ``TokenRejected`` subclass
-whose message never quotes the token.
+``parse`` accepts exactly one spelling of each segment: three canonical, unpadded
+base64url segments, a UTF-8 JSON object header naming an algorithm from ``ALGORITHMS``,
+and (for JWTs) a JSON object payload. That makes the encoding unique, not the token: a
+signature need not be. Anyone holding an ECDSA-signed token can turn its signature
+``(r, s)`` into ``(r, n - s)``, which verifies just as well (real signers produce both
+forms, so neither is refused). Two different strings can therefore carry the same signed
+header and payload, and nothing may use the token string as the token's identity (for
+replay checks, revocation, counting); what a string may key is only "this exact string
+passed full verification" (see ``verifier``). Header members that point at keys
+(``jwk``, ``jku``, ``x5u``, ``x5c``) are never read: keys come only from the issuer's
+configured JWKS. Every failure raises a ``TokenRejected`` subclass whose message never
+quotes the token.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The compact JWS parser: one spelling per token, and every header trick refused."""
+"""The compact JWS parser: one spelling per segment, and every header trick refused."""
 
 from __future__ import annotations
 
