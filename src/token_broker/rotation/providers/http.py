@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from token_broker.rotation.errors import ProviderError, ProviderUnavailable
-from token_broker.transport import HttpTransport, TransportError
+from token_broker.transport import HttpTransport, TransportError, UnsendableRequest
 
 DEFAULT_TIMEOUT = 10.0
 _CODE = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
@@ -138,8 +138,10 @@ def _send(
 ) -> tuple[int, Mapping[str, str], bytes]:
     try:
         return transport.send(method, url, body, headers, timeout)
-    except (TransportError, ValueError) as e:
+    except TransportError as e:
         raise ProviderUnavailable(f"{method} {_path(url)}: no answer ({e})") from e
+    except UnsendableRequest as e:  # our own text, never the header it refused
+        raise ProviderError(str(e), reason="rotation_config") from e
 
 
 def _path(url: str) -> str:
