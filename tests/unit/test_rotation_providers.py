@@ -22,7 +22,7 @@ from moto import mock_aws
 
 from tests.support.rotation import run, start_rotation
 from token_broker.config import BrokerConfigSource
-from token_broker.rotation.errors import RotationError
+from token_broker.rotation.errors import ProviderError, RotationConfigError, RotationError
 from token_broker.rotation.handler import Runtime
 
 CLIENT_SECRET = "sg-client-secret-Zr4Qk8Wn2Lp6"
@@ -161,3 +161,39 @@ def test_no_exception_text_that_can_hold_a_header_reaches_the_log(
         token = setup(secrets, api, "entra", entra(api))
     error = failed_step(caplog, secrets, api, token)
     assert LEAK not in everything_said(caplog, error)
+
+
+@pytest.mark.parametrize("control", ["\r\n", "\n", "\r", "\x00", "\x7f", "\t"])
+def test_a_management_token_with_control_characters_is_refused_naming_the_field(
+    caplog: pytest.LogCaptureFixture, secrets: Any, api: ManagementApi, control: str
+) -> None:
+    management = okta(api, api_token=f"00{LEAK}{control}X-Injected: 1")
+    error = failed_step(caplog, secrets, api, setup(secrets, api, "okta", management))
+    assert isinstance(error, RotationConfigError)
+    assert "api_token" in str(error)
+    assert "control character" in str(error)
+    assert LEAK not in everything_said(caplog, error)
+    assert api.requests == []  # refused before anything was sent
+
+
+def test_control_characters_are_refused_in_every_management_field(
+    caplog: pytest.LogCaptureFixture, secrets: Any, api: ManagementApi
+) -> None:
+    management = entra(api, client_secret=f"mgmt-{LEAK}\r\n")
+    error = failed_step(caplog, secrets, api, setup(secrets, api, "entra", management))
+    assert isinstance(error, RotationConfigError)
+    assert "client_secret" in str(error)
+    assert LEAK not in everything_said(caplog, error)
+
+
+def test_a_management_token_answer_with_control_characters_is_not_sent_on(
+    caplog: pytest.LogCaptureFixture, secrets: Any, api: ManagementApi
+) -> None:
+    # The management token comes from the provider's answer and goes into a header.
+    answer = {"access_token": f"{LEAK}\r\nX-Injected: 1", "token_type": "Bearer"}
+    api.answers["/mgmt-token"] = (200, json.dumps(answer).encode())
+    error = failed_step(caplog, secrets, api, setup(secrets, api, "entra", entra(api)))
+    assert isinstance(error, ProviderError)
+    assert "management token" in str(error)
+    assert LEAK not in everything_said(caplog, error)
+    assert [path for _, path in api.requests] == ["/mgmt-token"]

@@ -21,6 +21,7 @@ from token_broker.transport import HttpTransport, TransportError, UnsendableRequ
 
 DEFAULT_TIMEOUT = 10.0
 _CODE = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+_TOKEN = re.compile(r"[\x21-\x7e]+")
 
 
 class ManagementApi:
@@ -100,7 +101,9 @@ def client_credentials_token(
         token = json.loads(payload)["access_token"]
     except (ValueError, KeyError, TypeError) as e:
         raise ProviderError(f"{provider}: the management token answer is not usable") from e
-    if not isinstance(token, str) or not token:
+    # It goes into the Authorization header: visible ASCII only (RFC 6750's b64token is
+    # narrower), so an answer cannot add a header line.
+    if not isinstance(token, str) or not _TOKEN.fullmatch(token):
         raise ProviderError(f"{provider}: the management token answer is not usable")
     return token
 
