@@ -59,7 +59,10 @@ class HttpJsonFetcher:
             conn.request("GET", target, headers={"Accept": "application/json"})
             response = conn.getresponse()
             body = response.read(MAX_BYTES + 1)
-        except (OSError, http.client.HTTPException) as e:
+        except http.client.HTTPException as e:
+            # Its text may quote what the server sent (BadStatusLine): name it only.
+            raise _Retryable(type(e).__name__) from e
+        except OSError as e:
             raise _Retryable(f"{type(e).__name__}: {e}") from e
         finally:
             conn.close()

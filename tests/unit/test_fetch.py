@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -40,6 +41,50 @@ class Server:
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/keys"
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+
+class RawServer:
+    """Sends ``reply`` on every connection, ``chunk`` bytes every ``pause`` seconds."""
+
+    def __init__(self, reply: bytes, *, chunk: int = 1 << 16, pause: float = 0.0) -> None:
+        self.reply, self.chunk, self.pause = reply, chunk, pause
+        self.connections = 0
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/keys"
+        self.stopped = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while not self.stopped.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
+
+    def _answer(self, conn: socket.socket) -> None:
+        with conn:
+            conn.recv(65536)
+            try:
+                for i in range(0, len(self.reply), self.chunk):
+                    if self.stopped.wait(self.pause):
+                        return
+                    conn.sendall(self.reply[i : i + self.chunk])
+            except OSError:
+                return  # the client hung up
+
+    def close(self) -> None:
+        self.stopped.set()
+        self.sock.close()
+
+
+@pytest.fixture
+def raw() -> Iterator[list[RawServer]]:
+    servers: list[RawServer] = []
+    yield servers
+    for s in servers:
+        s.close()
 
 
 @pytest.fixture
@@ -94,3 +139,12 @@ def test_not_json_and_oversized_bodies_are_refused(server: Server) -> None:
 def test_plain_http_is_refused_off_loopback() -> None:
     with pytest.raises(FetchError, match="https"):
         HttpJsonFetcher().get_json("http://idp.example.com/keys")
+
+
+def test_failure_messages_never_quote_what_the_server_sent(raw: list[RawServer]) -> None:
+    # http.client's BadStatusLine holds the server's first line: a body, not our words.
+    raw.append(RawServer(b"sg-leak-9Xq4 not a status line\r\n\r\n"))
+    with pytest.raises(FetchError) as e:
+        HttpJsonFetcher().get_json(raw[0].url)
+    assert "BadStatusLine" in str(e.value)
+    assert "sg-leak" not in str(e.value)
