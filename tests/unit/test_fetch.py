@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from authorizer.errors import FetchError
-from authorizer.fetch import HttpJsonFetcher
+from authorizer.fetch import DEADLINE_SECONDS, HttpJsonFetcher
 
 
 class Server:
@@ -148,3 +148,33 @@ def test_failure_messages_never_quote_what_the_server_sent(raw: list[RawServer])
         HttpJsonFetcher().get_json(raw[0].url)
     assert "BadStatusLine" in str(e.value)
     assert "sg-leak" not in str(e.value)
+
+
+def _response(body: bytes) -> bytes:
+    head = f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+    return head.encode() + b"Connection: close\r\n\r\n" + body
+
+
+@pytest.mark.parametrize("where", ["headers", "body"])
+def test_a_server_dripping_its_answer_is_cut_off_at_the_deadline(
+    raw: list[RawServer], where: str
+) -> None:
+    # One byte every 50 ms never trips the per-read timeout; the deadline still holds.
+    reply = _response(b'{"keys": [' + b" " * 400 + b"]}")
+    if where == "headers":
+        reply = b"HTTP/1.1 200 OK\r\n" + b"X-Pad: " + b"a" * 400 + b"\r\n" + reply[17:]
+    raw.append(RawServer(reply, chunk=1, pause=0.05))
+    started = time.monotonic()
+    with pytest.raises(FetchError, match="deadline"):
+        HttpJsonFetcher(timeout=0.5, deadline=0.8).get_json(raw[0].url)
+    elapsed = time.monotonic() - started
+    assert elapsed < 1.3  # 0.8 s and the time to notice, not the 20 s the drip takes
+    assert raw[0].connections == 2  # the first attempt timed out at 0.5 s; the retry got the rest
+
+
+def test_the_default_deadline_bounds_the_whole_fetch(raw: list[RawServer]) -> None:
+    raw.append(RawServer(_response(b'{"keys": []}' + b" " * 2000), chunk=1, pause=0.02))
+    started = time.monotonic()
+    with pytest.raises(FetchError):
+        HttpJsonFetcher().get_json(raw[0].url)
+    assert time.monotonic() - started < DEADLINE_SECONDS + 0.5
