@@ -3,7 +3,9 @@
 Built on ``http.client`` rather than ``urllib.request``: it imports faster, which counts
 at cold start. Redirects are not followed; bodies over 1 MiB are refused. Each attempt
 ends after ``timeout`` seconds in total and the whole fetch after ``deadline``, however
-slowly a server drips its answer (socket timeouts bound each read, not their sum).
+slowly a server drips its answer (socket timeouts bound each read, not their sum). An
+answer that does not parse, JSON nested beyond the parser's depth included, is a
+``FetchError`` like any other failed fetch, so the key cache's cooldown applies to it.
 """
 
 from __future__ import annotations
@@ -110,7 +112,7 @@ class HttpJsonFetcher:
             raise FetchError(f"GET {url} answered more than {MAX_BYTES} bytes")
         try:
             return json.loads(body)
-        except ValueError as e:
+        except (ValueError, RecursionError) as e:  # RecursionError: nested beyond the parser
             raise FetchError(f"GET {url} answered something that is not JSON") from e
 
 

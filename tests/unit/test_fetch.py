@@ -11,8 +11,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from authorizer.decision import Unauthorized
 from authorizer.errors import FetchError
 from authorizer.fetch import DEADLINE_SECONDS, HttpJsonFetcher
+from authorizer.handler import Runtime, handle
+from authorizer.sources import ConfigSource
+from tests.support.issuer import AUDIENCE, LocalIssuer
+from tests.unit.test_handler import event
 
 
 class Server:
@@ -178,3 +183,28 @@ def test_the_default_deadline_bounds_the_whole_fetch(raw: list[RawServer]) -> No
     with pytest.raises(FetchError):
         HttpJsonFetcher().get_json(raw[0].url)
     assert time.monotonic() - started < DEADLINE_SECONDS + 0.5
+
+
+@pytest.mark.parametrize("depth", [20_000, 100_000])
+def test_json_nested_beyond_the_parser_is_a_fetch_failure(raw: list[RawServer], depth: int) -> None:
+    raw.append(RawServer(_response(b'{"keys": ' + b"[" * depth + b"]" * depth + b"}")))
+    with pytest.raises(FetchError, match="not JSON"):
+        HttpJsonFetcher().get_json(raw[0].url)
+    assert raw[0].connections == 1  # an answer, however bad, is not retried
+
+
+def test_a_nested_jwks_is_401_once_and_not_refetched_on_every_request(
+    raw: list[RawServer],
+) -> None:
+    raw.append(RawServer(_response(b'{"keys": ' + b"[" * 100_000 + b"]" * 100_000 + b"}")))
+    issuer = raw[0].url.removesuffix("/keys")
+    idp = LocalIssuer(issuer=issuer)
+    config = {
+        "issuers": [{"issuer": issuer, "audiences": [AUDIENCE], "jwks_uri": raw[0].url}],
+        "routes": [{"route": "GET /orders/{id}", "scopes": ["orders:read"]}],
+    }
+    state = Runtime(ConfigSource({"AUTHORIZER_CONFIG": json.dumps(config)}), HttpJsonFetcher())
+    for _ in range(3):
+        with pytest.raises(Unauthorized):
+            handle(state, event("rest_token", idp.token("orders:read")))
+    assert raw[0].connections == 1  # the cooldown after a failed fetch holds
