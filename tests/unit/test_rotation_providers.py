@@ -197,3 +197,42 @@ def test_a_management_token_answer_with_control_characters_is_not_sent_on(
     assert "management token" in str(error)
     assert LEAK not in everything_said(caplog, error)
     assert [path for _, path in api.requests] == ["/mgmt-token"]
+
+
+NESTED = b"[" * 100_000 + b"]" * 100_000
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "body"),
+    [
+        ("/api/v1/apps/app-1/credentials/secrets", 200, NESTED),
+        ("/api/v1/apps/app-1/credentials/secrets", 403, b'{"errorCode": ' + NESTED + b"}"),
+        ("/api/v1/apps/app-1/credentials/secrets", 200, b"[" + b"9" * 5000 + b"]"),
+        ("/api/v1/apps/app-1/credentials/secrets", 200, b"[" + b" " * (1 << 20) + b"]"),
+    ],
+    ids=["nested", "nested-error", "huge-int", "over-1-MiB"],
+)
+def test_an_answer_that_breaks_the_json_parser_fails_the_step_cleanly(
+    caplog: pytest.LogCaptureFixture,
+    secrets: Any,
+    api: ManagementApi,
+    path: str,
+    status: int,
+    body: bytes,
+) -> None:
+    api.answers[path] = (status, body)
+    error = failed_step(caplog, secrets, api, setup(secrets, api, "okta", okta(api)))
+    assert type(error) is ProviderError  # the step fails as a provider error, not a crash
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert [r.getMessage() for r in errors] == ["rotation step failed"]
+    assert not any(r.exc_info for r in caplog.records)
+
+
+def test_a_nested_management_token_answer_fails_the_step_cleanly(
+    caplog: pytest.LogCaptureFixture, secrets: Any, api: ManagementApi
+) -> None:
+    api.answers["/mgmt-token"] = (200, b'{"access_token": ' + NESTED + b"}")
+    error = failed_step(caplog, secrets, api, setup(secrets, api, "entra", entra(api)))
+    assert type(error) is ProviderError
+    assert "management token" in str(error)
+    assert not any(r.exc_info for r in caplog.records)
