@@ -236,3 +236,20 @@ def test_a_nested_management_token_answer_fails_the_step_cleanly(
     assert type(error) is ProviderError
     assert "management token" in str(error)
     assert not any(r.exc_info for r in caplog.records)
+
+
+@pytest.mark.parametrize("which", ["client secret", "management secret"])
+def test_a_secret_value_nested_beyond_the_parser_is_a_configuration_error(
+    caplog: pytest.LogCaptureFixture, secrets: Any, api: ManagementApi, which: str
+) -> None:
+    token = setup(secrets, api, "okta", okta(api))
+    name = "scopegate/app" if which == "client secret" else "scopegate/admin"
+    nested = '{"a": ' + "[" * 30_000 + "]" * 30_000 + "}"
+    if which == "client secret":
+        # The pending version keeps its AWSPENDING stage; AWSCURRENT gets the nested value.
+        secrets.put_secret_value(SecretId=name, SecretString=nested, VersionStages=["AWSCURRENT"])
+    else:
+        secrets.put_secret_value(SecretId=name, SecretString=nested)
+    error = failed_step(caplog, secrets, api, token)
+    assert isinstance(error, RotationConfigError)
+    assert not any(r.exc_info for r in caplog.records)

@@ -76,7 +76,7 @@ def parse_rotated(text: str | None, *, name: str, version_id: str = "") -> Rotat
         raise RotationConfigError(f"secret {name!r} version {version_id!r} has no SecretString")
     try:
         value = json.loads(text)
-    except ValueError as e:
+    except (ValueError, RecursionError) as e:  # RecursionError: nested beyond the parser
         raise RotationConfigError(f"secret {name!r} is not a JSON object") from e
     if not isinstance(value, dict):
         raise RotationConfigError(f"secret {name!r} is not a JSON object")
@@ -99,7 +99,7 @@ def parse_management(text: str | None, *, name: str) -> Mapping[str, str]:
     """A management secret: a JSON object of strings (see each provider's keys)."""
     try:
         value = json.loads(text or "")
-    except ValueError as e:
+    except (ValueError, RecursionError) as e:
         raise RotationConfigError(f"management secret {name!r} is not a JSON object") from e
     if not isinstance(value, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in value.items()
