@@ -95,11 +95,18 @@ def check_url(url: object, what: str) -> str:
     raise ConfigError(f"{what} {url!r} must use https (http is allowed on loopback hosts only)")
 
 
+def got(value: object) -> str:
+    """The offending value for a problem, cut short (a config document holds no secret)."""
+    text = repr(value) if isinstance(value, str | int | float | list | tuple) else None
+    text = text or f"a {type(value).__name__}"
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def _strings(value: object, what: str, *, allow_empty: bool = False) -> tuple[str, ...]:
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-        raise ConfigError(f"{what} must be a list of non-empty strings")
+        raise ConfigError(f"{what} must be a list of non-empty strings, not {got(value)}")
     if not value and not allow_empty:
         raise ConfigError(f"{what} must not be empty")
     return tuple(value)
@@ -108,7 +115,7 @@ def _strings(value: object, what: str, *, allow_empty: bool = False) -> tuple[st
 def _issuer(raw: object, n: int) -> IssuerConfig:
     where = f"issuers[{n}]"
     if not isinstance(raw, dict):
-        raise ConfigError(f"{where} must be a mapping")
+        raise ConfigError(f"{where} must be a mapping, not {got(raw)}")
     unknown = set(raw) - _ISSUER_KEYS
     if unknown:
         raise ConfigError(f"{where}: unknown keys {sorted(unknown)}")
@@ -129,10 +136,14 @@ def _issuer(raw: object, n: int) -> IssuerConfig:
     )
     required = raw.get("required_claims", {})
     if not isinstance(required, dict) or not all(isinstance(k, str) for k in required):
-        raise ConfigError(f"{where}.required_claims must be a mapping of claim to value")
+        raise ConfigError(
+            f"{where}.required_claims must be a mapping of claim to value, not {got(required)}"
+        )
     leeway = raw.get("leeway_seconds", 0)
     if isinstance(leeway, bool) or not isinstance(leeway, int) or not 0 <= leeway <= 300:
-        raise ConfigError(f"{where}.leeway_seconds must be an integer from 0 to 300")
+        raise ConfigError(
+            f"{where}.leeway_seconds must be an integer from 0 to 300, not {got(leeway)}"
+        )
     return IssuerConfig(
         issuer,
         frozenset(audiences),
@@ -147,7 +158,9 @@ def _issuer(raw: object, n: int) -> IssuerConfig:
 def _route(raw: object, n: int) -> Route:
     where = f"routes[{n}]"
     if not isinstance(raw, dict):
-        raise ConfigError(f"{where} must be a mapping with 'route' and 'scopes' or 'all_scopes'")
+        raise ConfigError(
+            f"{where} must be a mapping with 'route' and 'scopes' or 'all_scopes', not {got(raw)}"
+        )
     unknown = set(raw) - _ROUTE_KEYS
     if unknown:
         raise ConfigError(f"{where}: unknown keys {sorted(unknown)}")
@@ -157,7 +170,9 @@ def _route(raw: object, n: int) -> Route:
     all_scopes = _strings(raw["all_scopes"], f"{where}.all_scopes") if "all_scopes" in raw else ()
     route = raw.get("route")
     if not isinstance(route, str):
-        raise ConfigError(f"{where}.route must be a string like 'GET /orders/{{id}}'")
+        raise ConfigError(
+            f"{where}.route must be a string like 'GET /orders/{{id}}', not {got(route)}"
+        )
     return parse_route(route, any_scopes=frozenset(any_scopes), all_scopes=frozenset(all_scopes))
 
 
@@ -215,7 +230,7 @@ def validate(doc: object) -> AuthorizerConfig:
         context = ()
     mode = doc.get("http_api_response", "simple")
     if mode not in ("simple", "iam"):
-        problems.append("http_api_response must be 'simple' or 'iam'")
+        problems.append(f"http_api_response must be 'simple' or 'iam', not {got(mode)}")
         mode = "simple"
     if problems:
         raise ConfigProblems(problems)
