@@ -1594,6 +1594,57 @@ def test_rotation_arn_list_patterns(
     assert (re.fullmatch(pattern, value) is not None) is valid
 
 
+SECRET_ARN_PARAMETERS = ("BrokerSecretArns", "RotationManagementSecretArns")
+
+
+@pytest.mark.parametrize("name", SECRET_ARN_PARAMETERS)
+@pytest.mark.parametrize(
+    ("value", "valid"),
+    [
+        ("", True),
+        (SECRET_A, True),
+        (SECRET_B, True),  # the six random characters Secrets Manager appends, exactly
+        ("arn:aws-us-gov:secretsmanager:us-gov-west-1:123456789012:secret:a/b-AbC123", True),
+        ("arn:aws:secretsmanager:us-east-1:123456789012:secret:*", False),
+        ("arn:aws:secretsmanager:us-east-1:123456789012:secret:scopegate/*", False),
+        ("arn:aws:secretsmanager:us-east-1:123456789012:secret:scopegate/orders-*", False),
+        ("arn:aws:secretsmanager:us-east-1:123456789012:secret:scopegate/o?ders-AbC123", False),
+        ("arn:aws:secretsmanager:us-east-1:123456789012:secret:scopegate/orders-?????", False),
+        ("arn:aws:secretsmanager:us-east-1:123456789012:secret:??????", False),
+        ("arn:aws:secretsmanager:*:123456789012:secret:scopegate/orders-AbC123", False),
+        ("arn:aws:secretsmanager:us-east-1:*:secret:scopegate/orders-AbC123", False),
+        ("arn:aws:secretsmanager:us-east-1:123456789012:*", False),
+        ("*", False),
+        ("scopegate/orders-api", False),
+    ],
+)
+def test_secret_arn_lists_refuse_wildcards(
+    template: dict[str, Any], name: str, value: str, valid: bool
+) -> None:
+    # A wildcard would let the broker read, and the rotation function write, every secret
+    # of the account. CloudFormation matches a CommaDelimitedList's pattern against each item.
+    pattern = template["Parameters"][name]["AllowedPattern"]
+    assert (re.fullmatch(pattern, value) is not None) is valid
+
+
+@pytest.mark.parametrize(
+    ("value", "valid"),
+    [
+        ("", True),
+        ("vpce-0123456789abcdef0", True),
+        ("vpce-01234567", True),
+        ("vpce-*", False),
+        ("*", False),
+        ("vpc-0123456789abcdef0", False),
+    ],
+)
+def test_vpc_endpoint_ids_are_endpoint_ids(
+    template: dict[str, Any], value: str, valid: bool
+) -> None:
+    pattern = template["Parameters"]["BrokerVpcEndpointIds"]["AllowedPattern"]
+    assert (re.fullmatch(pattern, value) is not None) is valid
+
+
 def test_rotation_parameters_have_their_own_console_group(template: dict[str, Any]) -> None:
     interface = template["Metadata"]["AWS::CloudFormation::Interface"]
     (group,) = [g for g in interface["ParameterGroups"] if "rotation" in g["Label"]["default"]]
