@@ -1479,17 +1479,40 @@ def test_cognito_pools_alone_grant_only_the_cognito_secret_actions(
     ]
 
 
-def test_only_this_accounts_secrets_manager_may_invoke_the_rotation_function(
+def _rotation_permissions(template: Mapping[str, Any], **params: str) -> dict[str, Any]:
+    return {
+        name: resource
+        for name, resource in _deployed_resources(template, **params).items()
+        if resource["Type"] == "AWS::Lambda::Permission"
+        and resource["Properties"]["Principal"] == "secretsmanager.amazonaws.com"
+    }
+
+
+def test_secrets_manager_may_invoke_the_rotation_function_for_the_brokers_secrets_only(
     template: dict[str, Any],
 ) -> None:
-    permission = _deployed_resources(template)["RotationInvokePermission"]
-    assert permission["Type"] == "AWS::Lambda::Permission"
-    assert permission["Properties"] == {
-        "FunctionName": "<RotationFunction.Arn>",
-        "Action": "lambda:InvokeFunction",
-        "Principal": "secretsmanager.amazonaws.com",
-        "SourceAccount": "123456789012",
-    }
+    # SourceAccount alone let anyone in the account who may rotate a secret of their own
+    # point Secrets Manager at this function (and fire its alarm).
+    permissions = _rotation_permissions(template, BrokerSecretArns=f"{SECRET_A},{SECRET_B}")
+    by_secret = {p["Properties"]["SourceArn"]: p for p in permissions.values()}
+    assert sorted(by_secret) == sorted([SECRET_A, SECRET_B])  # -?????? kept: ArnLike
+    for arn, permission in by_secret.items():
+        assert permission["Properties"] == {
+            "FunctionName": "<RotationFunction.Arn>",
+            "Action": "lambda:InvokeFunction",
+            "Principal": "secretsmanager.amazonaws.com",
+            "SourceAccount": "123456789012",
+            "SourceArn": arn,
+        }
+    letters_and_digits = re.sub(r"[^0-9A-Za-z]", "", SECRET_A)
+    assert f"RotationInvokePermission{letters_and_digits}" in permissions
+
+
+def test_without_broker_secrets_nobody_may_invoke_the_rotation_function(
+    template: dict[str, Any],
+) -> None:
+    assert _rotation_permissions(template) == {}
+    assert _rotation_permissions(template, RotationSchedule="rate(30 days)") == {}
 
 
 def test_one_rotation_schedule_per_broker_secret(template: dict[str, Any]) -> None:
@@ -1500,8 +1523,18 @@ def test_one_rotation_schedule_per_broker_secret(template: dict[str, Any]) -> No
     by_secret = {schedule["Properties"]["SecretId"]: schedule for schedule in schedules.values()}
     # The -?????? IAM wildcard is cut off: Secrets Manager finds the secret by partial ARN.
     assert sorted(by_secret) == sorted([SECRET_A, SECRET_B.removesuffix("-??????")])
-    for schedule in schedules.values():
-        assert schedule["DependsOn"] == "RotationInvokePermission"
+    params = {"BrokerSecretArns": f"{SECRET_A},{SECRET_B}", "RotationSchedule": "rate(30 days)"}
+    permission_of = {
+        p["Properties"]["SourceArn"].removesuffix("-??????"): name
+        for name, p in _rotation_permissions(template, **params).items()
+    }
+    expanded = _Resolver(template, params).resources  # the loops unrolled, not yet resolved
+    for name, schedule in schedules.items():
+        # Each schedule refers to (so waits for) the permission of its own secret.
+        arn = expanded[name]["Properties"]["RotationLambdaARN"]
+        permission = permission_of[schedule["Properties"]["SecretId"]]
+        function = {"Fn::GetAtt": ["RotationFunction", "Arn"]}
+        assert arn == {"Fn::Select": [0, [function, {"Fn::Sub": f"${{{permission}}}"}]]}
         assert schedule["Properties"] == {
             "SecretId": schedule["Properties"]["SecretId"],
             "RotationLambdaARN": "<RotationFunction.Arn>",
@@ -1550,9 +1583,12 @@ def test_no_rotation_schedule_without_a_schedule_and_secrets(
     template: dict[str, Any], params: dict[str, str]
 ) -> None:
     assert _rotation_schedules(template, **params) == {}
-    # The function, its log group and the invoke permission are there all the same.
+    # The function and its log group are there all the same, and so is each broker
+    # secret's invoke permission, ready for the schedule to be switched on.
     deployed = _deployed_resources(template, **params)
-    assert {"RotationFunction", "RotationLogGroup", "RotationInvokePermission"} <= set(deployed)
+    assert {"RotationFunction", "RotationLogGroup"} <= set(deployed)
+    secrets = [a for a in params.get("BrokerSecretArns", "").split(",") if a]
+    assert len(_rotation_permissions(template, **params)) == len(secrets)
 
 
 @pytest.mark.parametrize(
