@@ -1216,6 +1216,11 @@ def test_broker_reads_exactly_the_given_secrets(template: dict[str, Any]) -> Non
             "Effect": "Allow",
             "Action": "secretsmanager:GetSecretValue",
             "Resource": [SECRET_A, SECRET_B],
+            "Condition": {
+                "ForAnyValue:StringEquals": {
+                    "secretsmanager:VersionStage": ["AWSCURRENT", "AWSPENDING"]
+                }
+            },
         }
     ]
 
@@ -1312,6 +1317,51 @@ ROTATION_PARAMETERS = (
 )
 
 
+def rotation_secret_statements(secrets: list[str]) -> list[dict[str, Any]]:
+    """What the rotation role may do with the broker's secrets: ROTATION_SECRET_ACTIONS,
+    each limited to the version stages the rotation steps use."""
+
+    def stages(*names: str) -> dict[str, Any]:
+        return {"secretsmanager:VersionStage": list(names) if len(names) > 1 else names[0]}
+
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "DescribeClientSecrets",
+            "Effect": "Allow",
+            "Action": "secretsmanager:DescribeSecret",
+            "Resource": secrets,
+        },
+        {
+            "Sid": "ReadStagedClientSecrets",
+            "Effect": "Allow",
+            "Action": "secretsmanager:GetSecretValue",
+            "Resource": secrets,
+            "Condition": {
+                "ForAnyValue:StringEquals": stages("AWSCURRENT", "AWSPENDING", "AWSPREVIOUS")
+            },
+        },
+        {
+            "Sid": "StagePendingClientSecrets",
+            "Effect": "Allow",
+            "Action": "secretsmanager:PutSecretValue",
+            "Resource": secrets,
+            "Condition": {
+                "ForAnyValue:StringEquals": stages("AWSPENDING"),
+                "ForAllValues:StringEquals": stages("AWSPENDING"),
+            },
+        },
+        {
+            "Sid": "MoveClientSecretStages",
+            "Effect": "Allow",
+            "Action": "secretsmanager:UpdateSecretVersionStage",
+            "Resource": secrets,
+            "Condition": {"ForAnyValue:StringEquals": stages("AWSCURRENT", "AWSPENDING")},
+        },
+    ]
+    assert [s["Action"] for s in statements] == ROTATION_SECRET_ACTIONS
+    return statements
+
+
 def _rotation_schedules(template: Mapping[str, Any], **params: str) -> dict[str, Any]:
     return {
         name: resource
@@ -1396,17 +1446,15 @@ def test_rotation_function_permissions_are_exactly_the_scoped_ones(
         RotationCognitoUserPoolArns=USER_POOL,
     )
     assert statements == [
-        {
-            "Sid": "RotateClientSecrets",
-            "Effect": "Allow",
-            "Action": ROTATION_SECRET_ACTIONS,
-            "Resource": [SECRET_A, SECRET_B],
-        },
+        *rotation_secret_statements([SECRET_A, SECRET_B]),
         {
             "Sid": "ReadIdentityProviderManagementCredentials",
             "Effect": "Allow",
             "Action": "secretsmanager:GetSecretValue",
             "Resource": [MANAGEMENT_SECRET],
+            "Condition": {
+                "ForAnyValue:StringEquals": {"secretsmanager:VersionStage": "AWSCURRENT"}
+            },
         },
         {
             "Sid": "EncryptAndDecryptClientSecretsThroughSecretsManager",
@@ -1440,7 +1488,10 @@ def test_rotation_without_cognito_pools_gets_no_cognito_action(template: dict[st
         RotationManagementSecretArns=MANAGEMENT_SECRET,
     )
     assert [statement["Sid"] for statement in statements] == [
-        "RotateClientSecrets",
+        "DescribeClientSecrets",
+        "ReadStagedClientSecrets",
+        "StagePendingClientSecrets",
+        "MoveClientSecretStages",
         "ReadIdentityProviderManagementCredentials",
     ]
     actions = [action for s in statements for action in _action_strings(s["Action"])]
