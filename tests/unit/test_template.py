@@ -1267,7 +1267,12 @@ def test_private_broker_api_refuses_every_other_source(template: dict[str, Any])
     assert deny["Condition"] == {"StringNotEquals": {"aws:SourceVpce": endpoints.split(",")}}
     assert allow["Effect"] == "Allow"
     assert allow["Resource"] == "execute-api:/*/POST/token"
-    assert allow["Condition"] == {"StringEquals": {"aws:SourceVpce": endpoints.split(",")}}
+    assert allow["Condition"] == {
+        "StringEquals": {
+            "aws:SourceVpce": endpoints.split(","),
+            "aws:PrincipalAccount": "123456789012",  # never another account's principals
+        }
+    }
 
 
 def test_only_the_broker_api_may_invoke_the_broker(template: dict[str, Any]) -> None:
