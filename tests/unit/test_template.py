@@ -487,7 +487,12 @@ def test_log_group_keeps_logs_for_the_chosen_retention(template: dict[str, Any])
         for name, resource in _Resolver(template, {}).resources.items()
         if resource["Type"] == "AWS::Logs::LogGroup"
     }
-    assert sorted(log_groups) == ["AuthorizerLogGroup", "BrokerLogGroup", "RotationLogGroup"]
+    assert sorted(log_groups) == [
+        "AuthorizerLogGroup",
+        "BrokerAccessLogGroup",  # the broker API's access log, tested with the API
+        "BrokerLogGroup",
+        "RotationLogGroup",
+    ]
     for function, group, name in (
         ("AuthorizerFunction", "AuthorizerLogGroup", "authorizer"),
         ("BrokerFunction", "BrokerLogGroup", "broker"),
@@ -1273,6 +1278,29 @@ def test_private_broker_api_refuses_every_other_source(template: dict[str, Any])
             "aws:PrincipalAccount": "123456789012",  # never another account's principals
         }
     }
+
+
+def test_the_broker_stage_logs_every_request_as_json_without_headers_or_bodies(
+    template: dict[str, Any],
+) -> None:
+    # Requests API Gateway refuses (no or bad SigV4, a policy denial) never reach the
+    # function: the access log is where they are seen.
+    stage = _resource(template, "BrokerStage", LogRetentionDays="90")
+    assert stage["AccessLogSetting"]["DestinationArn"] == "<BrokerAccessLogGroup.Arn>"
+    group = _resource(template, "BrokerAccessLogGroup", LogRetentionDays="90")
+    assert group == {
+        "LogGroupName": "/aws/apigateway/scopegate-broker-access",
+        "RetentionInDays": "90",
+    }
+    log_format = stage["AccessLogSetting"]["Format"]
+    variables = re.findall(r"\$context\.[A-Za-z.]+", log_format)
+    line = json.loads(re.sub(r"\$context\.[A-Za-z.]+", "x", log_format))
+    assert set(line.values()) == {"x"}  # every field one $context variable: valid JSON
+    assert len(variables) == len(line)
+    for needed in ("requestId", "status", "identity.userArn", "error.message", "httpMethod"):
+        assert f"$context.{needed}" in variables
+    # Never a header, a body or a query (only $context is allowed, and none of these).
+    assert not [v for v in variables if re.search(r"header|body|querystring|input", v, re.I)]
 
 
 def test_only_the_broker_api_may_invoke_the_broker(template: dict[str, Any]) -> None:
