@@ -1,6 +1,7 @@
 # scopegate: the README's commands.
 #   make run    the whole of scopegate on 127.0.0.1 until Ctrl-C: IdP, moto, local gateway
-#   make test   the full test suite (lint, types, template, build, smoke, unit, integration, e2e)
+#   make test   the full test suite (lint, types, template, checkov, build, smoke, unit,
+#               integration, e2e)
 #   make smoke  the local stack, checked: the run's commands played with a table of results
 #   make demo   authorizer events of every API type and the broker flow, in one table
 #   make build  sam build for Lambda (python3.13, arm64, no Docker), then check the artifacts
@@ -23,6 +24,12 @@ CFN_LINT_VERSION := $(shell sed -n 's/^cfn-lint==//p' requirements-dev.txt)
 SAM_VENV := .venv-sam
 SAM_STAMP := $(SAM_VENV)/.installed-$(SAM_CLI_VERSION)-cfn-lint-$(CFN_LINT_VERSION)
 SAM := $(SAM_VENV)/bin/sam
+# checkov (the infrastructure scanner; tests/unit/test_template_checkov.py runs it on the
+# translated template) has a venv of its own too: it pins its own dependency tree and is a
+# tool that nothing imports. Changing the version rebuilds it (the stamp holds it).
+CHECKOV_VERSION := 3.3.30
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
 # The template uses AWS::LanguageExtensions (Fn::ForEach), which SAM CLI expands locally
 # only when asked to.
 SAM_TEMPLATE := --template-file template.yaml --language-extensions
@@ -41,7 +48,7 @@ SAM_OFFLINE := env -u no_proxy -u NO_PROXY http_proxy=http://127.0.0.1:9 \
 # fetches the dependencies' wheels for arm64 with it (pip --platform, so no Docker).
 LAMBDA_PY := $(shell for p in "$(PYENV_PY)" "$$(command -v python3.13)"; do [ -n "$$p" ] && [ -x "$$p" ] && "$$p" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' 2>/dev/null && { echo "$$p"; break; }; done)
 
-.PHONY: run smoke demo test lint typecheck template validate build sam unit bench idp clean
+.PHONY: run smoke demo test lint typecheck template validate build sam checkov unit bench idp clean
 
 $(VENV)/.installed: requirements-dev.txt src/requirements.txt
 	$(PYTHON_BOOT) -m venv $(VENV)
@@ -57,6 +64,16 @@ $(SAM_STAMP):
 	touch $@
 
 sam: $(SAM_STAMP)
+
+$(CHECKOV_STAMP):
+	rm -rf $(CHECKOV_VENV)
+	$(PYTHON_BOOT) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check \
+		checkov==$(CHECKOV_VERSION)
+	touch $@
+
+checkov: $(CHECKOV_STAMP) $(VENV)/.installed
+	$(PY) -m pytest -q tests/unit/test_template_checkov.py
 
 tests/idp/node_modules/.installed: tests/idp/package.json tests/idp/package-lock.json
 	cd tests/idp && npm ci --no-audit --no-fund --loglevel=error
@@ -91,7 +108,7 @@ build: $(SAM_STAMP) $(VENV)/.installed
 	PATH="$(dir $(LAMBDA_PY)):$$PATH" $(SAM_ENV) $(SAM) build $(SAM_TEMPLATE)
 	$(PY) tools/check_build.py
 
-test: $(VENV)/.installed idp lint typecheck template build smoke
+test: $(VENV)/.installed $(CHECKOV_STAMP) idp lint typecheck template build smoke
 	$(PY) -m pytest -q
 
 bench: $(VENV)/.installed idp
@@ -99,4 +116,4 @@ bench: $(VENV)/.installed idp
 	$(PY) tools/bench_load.py; c=$$?; exit $$((a | b | c))
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) .aws-sam tests/idp/node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam tests/idp/node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -14,15 +14,34 @@ from authorizer.config import IssuerConfig
 from authorizer.errors import ClaimRejected
 
 
-def _numeric_date(claims: Mapping[str, Any], name: str, *, required: bool) -> float | None:
-    value = claims.get(name)
-    if value is None:
+def _numeric_date(claims: Mapping[str, Any], name: str, *, required: bool) -> int | float | None:
+    """The claim as the number it is: an ``int`` stays an ``int`` (compared exactly, so
+    ``10**400`` is the far future rather than an ``OverflowError`` in ``float()``)."""
+    if name not in claims:  # absent; ``null`` is present and malformed (RFC 7519 section 2)
         if required:
             raise ClaimRejected(f"the token has no '{name}' claim", reason=f"{name}_missing")
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    value = claims[name]
+    if isinstance(value, bool) or not isinstance(value, int | float):
         raise ClaimRejected(f"'{name}' is not a NumericDate", reason=f"{name}_malformed")
-    return float(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ClaimRejected(f"'{name}' is not a NumericDate", reason=f"{name}_malformed")
+    return value
+
+
+def _audiences(claims: Mapping[str, Any]) -> list[str]:
+    """``aud`` as a list: RFC 7519 section 4.1.3 allows a string or a list of strings, and a
+    list with anything else in it is refused whole, even when one member would match."""
+    if "aud" not in claims:
+        return []
+    aud = claims["aud"]
+    if isinstance(aud, str):
+        return [aud]
+    if isinstance(aud, list) and all(isinstance(a, str) for a in aud):
+        return aud
+    raise ClaimRejected(
+        "'aud' is neither a string nor a list of strings", reason="audience_malformed"
+    )
 
 
 def _same(expected: object, actual: object) -> bool:
@@ -45,11 +64,7 @@ def check_claims(claims: Mapping[str, Any], issuer: IssuerConfig, now: float) ->
     iat = _numeric_date(claims, "iat", required=False)
     if iat is not None and now + leeway < iat:
         raise ClaimRejected("the token was issued in the future", reason="issued_in_future")
-    aud = claims.get("aud")
-    audiences = [aud] if isinstance(aud, str) else aud
-    if not isinstance(audiences, list) or not any(
-        isinstance(a, str) and a in issuer.audiences for a in audiences
-    ):
+    if not any(a in issuer.audiences for a in _audiences(claims)):
         raise ClaimRejected("the token is not meant for this API", reason="audience_mismatch")
     for name, expected in issuer.required_claims:
         if not _same(expected, claims.get(name)):

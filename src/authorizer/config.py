@@ -97,11 +97,18 @@ def check_url(url: object, what: str) -> str:
     raise ConfigError(f"{what} {url!r} must use https (http is allowed on loopback hosts only)")
 
 
+def got(value: object) -> str:
+    """The offending value for a problem, cut short (a config document holds no secret)."""
+    text = repr(value) if isinstance(value, str | int | float | list | tuple) else None
+    text = text or f"a {type(value).__name__}"
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def _strings(value: object, what: str, *, allow_empty: bool = False) -> tuple[str, ...]:
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-        raise ConfigError(f"{what} must be a list of non-empty strings")
+        raise ConfigError(f"{what} must be a list of non-empty strings, not {got(value)}")
     if not value and not allow_empty:
         raise ConfigError(f"{what} must not be empty")
     return tuple(value)
@@ -155,7 +162,7 @@ class _Collector:
 def _issuer(raw: object, n: int, problems: list[str]) -> IssuerConfig | None:
     where = f"issuers[{n}]"
     if not isinstance(raw, dict):
-        problems.append(f"{where} must be a mapping")
+        problems.append(f"{where} must be a mapping, not {got(raw)}")
         return None
     check = _Collector(problems)
     unknown = set(raw) - _ISSUER_KEYS
@@ -180,11 +187,13 @@ def _issuer(raw: object, n: int, problems: list[str]) -> IssuerConfig | None:
     )
     required = raw.get("required_claims", {})
     if not isinstance(required, dict) or not all(isinstance(k, str) for k in required):
-        check.add(f"{where}.required_claims must be a mapping of claim to value")
+        check.add(
+            f"{where}.required_claims must be a mapping of claim to value, not {got(required)}"
+        )
         required = {}
     leeway = raw.get("leeway_seconds", 0)
     if isinstance(leeway, bool) or not isinstance(leeway, int) or not 0 <= leeway <= 300:
-        check.add(f"{where}.leeway_seconds must be an integer from 0 to 300")
+        check.add(f"{where}.leeway_seconds must be an integer from 0 to 300, not {got(leeway)}")
     if check.failed:
         return None
     return IssuerConfig(
@@ -201,7 +210,9 @@ def _issuer(raw: object, n: int, problems: list[str]) -> IssuerConfig | None:
 def _route(raw: object, n: int, problems: list[str]) -> Route | None:
     where = f"routes[{n}]"
     if not isinstance(raw, dict):
-        problems.append(f"{where} must be a mapping with 'route' and 'scopes' or 'all_scopes'")
+        problems.append(
+            f"{where} must be a mapping with 'route' and 'scopes' or 'all_scopes', not {got(raw)}"
+        )
         return None
     check = _Collector(problems)
     unknown = set(raw) - _ROUTE_KEYS
@@ -221,7 +232,7 @@ def _route(raw: object, n: int, problems: list[str]) -> Route | None:
     )
     text = raw.get("route")
     if not isinstance(text, str):
-        check.add(f"{where}.route must be a string like 'GET /orders/{{id}}'")
+        check.add(f"{where}.route must be a string like 'GET /orders/{{id}}', not {got(text)}")
         return None
     try:
         # returned even when its scopes were refused, so checks across routes see it
@@ -306,7 +317,7 @@ def validate(doc: object) -> AuthorizerConfig:
         context = ()
     mode = doc.get("http_api_response", "simple")
     if mode not in ("simple", "iam"):
-        problems.append("http_api_response must be 'simple' or 'iam'")
+        problems.append(f"http_api_response must be 'simple' or 'iam', not {got(mode)}")
         mode = "simple"
     if problems:
         raise ConfigProblems(problems)

@@ -107,14 +107,25 @@ def parse_event(event: object) -> AuthRequest:
     return AuthRequest(kind, api, bearer_token(raw), method, path, prefix, suffix)
 
 
+# RFC 7493 section 2.2: integers outside this range are not exact in the IEEE 754 doubles
+# most JSON readers (JavaScript, API Gateway's own mapping) turn numbers into.
+_EXACT_INT = 2**53 - 1
+
+
 def flatten_context(claims: Mapping[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
-    """Claims as API Gateway context values: strings, numbers and booleans only."""
+    """Claims as API Gateway context values: strings, numbers and booleans only.
+
+    An integer beyond 2**53 - 1 travels as its decimal string, so a claim of any size
+    reaches the backend exactly rather than rounded or refused.
+    """
     context: dict[str, Any] = {}
     for name in names:
         value = claims.get(name)
         if value is None:
             continue
-        if isinstance(value, str | bool | int | float):
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > _EXACT_INT:
+            context[name] = str(value)
+        elif isinstance(value, str | bool | int | float):
             context[name] = value
         elif isinstance(value, list) and all(isinstance(v, str) for v in value):
             context[name] = " ".join(value)

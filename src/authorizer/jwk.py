@@ -59,7 +59,17 @@ Verifier = Callable[[bytes, bytes], None]  # (signature, signing input); raises 
 def _verifier(key: PublicKey, alg: str) -> Verifier:
     if isinstance(key, rsa.RSAPublicKey):
         verify, (pad, hash_) = key.verify, _RSA[alg]
-        return lambda signature, signing_input: verify(signature, signing_input, pad, hash_)
+        length = (key.key_size + 7) // 8
+
+        def check_rsa(signature: bytes, signing_input: bytes) -> None:
+            # RFC 8017 sections 8.1.2 and 8.2.2, step 1: exactly k octets, k the modulus
+            # length. OpenSSL accepts a shorter PSS signature (its leading zeros dropped),
+            # which would give one signature two spellings.
+            if len(signature) != length:
+                raise InvalidSignature("the RSA signature is not as long as the modulus")
+            verify(signature, signing_input, pad, hash_)
+
+        return check_rsa
     if not isinstance(key, ec.EllipticCurvePublicKey):
         return key.verify  # Ed25519 and Ed448 take (signature, data) as they are
     size, ec_verify, ecdsa = (key.curve.key_size + 7) // 8, key.verify, _ECDSA[alg]

@@ -1,17 +1,24 @@
 """Strict compact JWS parsing (RFC 7515) for the signature layer.
 
-``parse`` accepts exactly one spelling of a token: three canonical, unpadded base64url
-segments, a UTF-8 JSON object header naming an algorithm from ``ALGORITHMS``, and (for
-JWTs) a JSON object payload. Two different strings are never the same token. Header
-members that point at keys (``jwk``, ``jku``, ``x5u``, ``x5c``) are never read: keys come
-only from the issuer's configured JWKS. Every failure raises a ``TokenRejected`` subclass
-whose message never quotes the token.
+``parse`` accepts exactly one spelling of each segment: three canonical, unpadded
+base64url segments, a UTF-8 JSON object header naming an algorithm from ``ALGORITHMS``,
+and (for JWTs) a JSON object payload. That makes the encoding unique, not the token: a
+signature need not be. Anyone holding an ECDSA-signed token can turn its signature
+``(r, s)`` into ``(r, n - s)``, which verifies just as well (real signers produce both
+forms, so neither is refused). Two different strings can therefore carry the same signed
+header and payload, and nothing may use the token string as the token's identity (for
+replay checks, revocation, counting); what a string may key is only "this exact string
+passed full verification" (see ``verifier``). Header members that point at keys
+(``jwk``, ``jku``, ``x5u``, ``x5c``) are never read: keys come only from the issuer's
+configured JWKS. Every failure raises a ``TokenRejected`` subclass whose message never
+quotes the token.
 """
 
 from __future__ import annotations
 
 import binascii
 import json
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -95,8 +102,17 @@ def _constant(name: str) -> object:
     raise ValueError("NaN and Infinity are not JSON")
 
 
+def _finite(text: str) -> float:
+    """``1e400`` reads as ``inf`` in Python, a value no JSON answer can carry again: refuse
+    it like ``Infinity`` itself (RFC 8259 section 6 leaves such numbers to the parser)."""
+    value = float(text)
+    if value in (math.inf, -math.inf):
+        raise ValueError("a number beyond the range of a double")
+    return value
+
+
 # ``raw_decode`` after ``str.strip``: ``decode`` spends two regex passes on whitespace.
-_JSON = json.JSONDecoder(object_pairs_hook=_pairs, parse_constant=_constant)
+_JSON = json.JSONDecoder(object_pairs_hook=_pairs, parse_constant=_constant, parse_float=_finite)
 
 
 def _json_object(data: bytes, part: str) -> dict[str, object]:

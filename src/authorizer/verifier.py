@@ -58,6 +58,12 @@ class Verifier:
         Clients reuse a token for its lifetime, so a verified token is remembered (by its
         exact string) until it expires, for at most ``CACHE_SECONDS``: the bound on how
         long a key removed from the issuer's JWKS keeps working for tokens already seen.
+
+        Keying by the string is sound although one token may have several valid strings
+        (ECDSA's ``(r, n - s)``, see ``jws``): an entry holds only the outcome of full
+        verification of that very string, and another string, even one carrying the same
+        claims, is verified in full before it gets an entry of its own. The cache never
+        answers for a string it has not verified, so it needs no uniqueness.
         """
         now = self._clock()
         hit = self._verified.get(token)

@@ -82,10 +82,18 @@ def load_text(text: str) -> BrokerConfig:
     return validate(doc)
 
 
+def got(value: object) -> str:
+    """The offending value for a problem, cut short (a config document holds no secret:
+    secrets live in Secrets Manager)."""
+    text = repr(value) if isinstance(value, str | int | float | list | tuple) else None
+    text = text or f"a {type(value).__name__}"
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def _optional_str(raw: Mapping[str, object], key: str, where: str) -> str | None:
     value = raw.get(key)
     if value is not None and (not isinstance(value, str) or not value):
-        raise ConfigError(f"{where}.{key} must be a non-empty string")
+        raise ConfigError(f"{where}.{key} must be a non-empty string, not {got(value)}")
     return value
 
 
@@ -103,7 +111,7 @@ def _client(name: object, raw: object) -> ClientConfig:
     if not isinstance(name, str) or not name:
         raise ConfigError("client names must be non-empty strings")
     if not isinstance(raw, Mapping):
-        raise ConfigError(f"{where} must be a mapping")
+        raise ConfigError(f"{where} must be a mapping, not {got(raw)}")
     unknown = set(raw) - _CLIENT_KEYS
     if unknown:
         raise ConfigError(f"{where}: unknown keys {sorted(map(str, unknown))}")
@@ -116,7 +124,9 @@ def _client(name: object, raw: object) -> ClientConfig:
         raise ConfigError(f"{where}: give 'token_endpoint' or 'issuer' (OIDC discovery)")
     method = raw.get("auth_method", "client_secret_basic")
     if method not in AUTH_METHODS:
-        raise ConfigError(f"{where}.auth_method must be one of {', '.join(AUTH_METHODS)}")
+        raise ConfigError(
+            f"{where}.auth_method must be one of {', '.join(AUTH_METHODS)}, not {got(method)}"
+        )
     return ClientConfig(
         name,
         secret,
@@ -131,7 +141,9 @@ def _client(name: object, raw: object) -> ClientConfig:
 def _grant(raw: object, n: int, clients: Mapping[str, ClientConfig]) -> Grant:
     where = f"grants[{n}]"
     if not isinstance(raw, Mapping):
-        raise ConfigError(f"{where} must be a mapping with principal, client and scopes")
+        raise ConfigError(
+            f"{where} must be a mapping with principal, client and scopes, not {got(raw)}"
+        )
     unknown = set(raw) - _GRANT_KEYS
     if unknown:
         raise ConfigError(f"{where}: unknown keys {sorted(map(str, unknown))}")
@@ -143,12 +155,13 @@ def _grant(raw: object, n: int, clients: Mapping[str, ClientConfig]) -> Grant:
     if not isinstance(client, str) or client not in clients:
         raise ConfigError(f"{where}.client {client!r} is not one of the clients")
     scopes = raw.get("scopes")
-    if (
-        not isinstance(scopes, list)
-        or not scopes
-        or not all(isinstance(s, str) and SCOPE_TOKEN.fullmatch(s) for s in scopes)
-    ):
-        raise ConfigError(f"{where}.scopes must be a non-empty list of OAuth scope tokens")
+    if not isinstance(scopes, list) or not scopes:
+        raise ConfigError(
+            f"{where}.scopes must be a non-empty list of OAuth scope tokens, not {got(scopes)}"
+        )
+    bad = [s for s in scopes if not isinstance(s, str) or not SCOPE_TOKEN.fullmatch(s)]
+    if bad:
+        raise ConfigError(f"{where}.scopes: {got(bad)} are not OAuth scope tokens")
     return Grant(principal, client, frozenset(scopes))
 
 
@@ -186,7 +199,9 @@ def validate(doc: object) -> BrokerConfig:
         grants.append(grant)
     minimum = doc.get("min_remaining_seconds", DEFAULT_MIN_REMAINING)
     if isinstance(minimum, bool) or not isinstance(minimum, int) or not 0 <= minimum <= 3600:
-        problems.append("min_remaining_seconds must be an integer from 0 to 3600")
+        problems.append(
+            f"min_remaining_seconds must be an integer from 0 to 3600, not {got(minimum)}"
+        )
         minimum = DEFAULT_MIN_REMAINING
     if problems:
         raise ConfigProblems(problems)

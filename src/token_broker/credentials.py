@@ -31,7 +31,7 @@ def parse_secret(text: str, *, secret: str, version_id: str = "") -> Credentials
     """The secret's JSON value; ``secret`` names it in errors (the value never appears)."""
     try:
         value = json.loads(text)
-    except ValueError as e:
+    except (ValueError, RecursionError) as e:  # RecursionError: nested beyond the parser
         raise ConfigError(f"secret {secret!r} is not a JSON object") from e
     if not isinstance(value, dict):
         raise ConfigError(f"secret {secret!r} is not a JSON object")

@@ -24,6 +24,12 @@ class TransportError(Exception):
     """No answer came back: connection refused or reset, or a timeout (worth a retry)."""
 
 
+class UnsendableRequest(ValueError):
+    """http.client refused to send the request: a header value or the URL holds characters
+    HTTP does not allow (CR, LF...). Its own ``ValueError`` quotes the header, which may be
+    a token, so that error is dropped (not chained) and this one names only the request."""
+
+
 class Transport(Protocol):
     """HTTP without redirects; raises ``TransportError`` when no answer came back."""
 
@@ -84,6 +90,7 @@ class HttpTransport:
         watchdog.daemon = True
         watchdog.start()
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        unsendable = False
         try:
             conn.request(
                 method,
@@ -96,9 +103,16 @@ class HttpTransport:
             answer = (response.status, {k.lower(): v for k, v in response.getheaders()}, data)
         except (OSError, http.client.HTTPException) as e:
             raise TransportError(f"{method} {url}: {type(e).__name__}") from e
+        except ValueError:
+            unsendable = True  # raised below, outside this block, so it carries no context
         finally:
             watchdog.cancel()
             conn.close()
+        if unsendable:
+            raise UnsendableRequest(
+                f"{method} {parts.path or '/'}: a header or the URL holds characters "
+                "that HTTP does not allow"
+            )
         if expired.is_set():
             raise TransportError(f"{method} {url}: no complete answer within {timeout:g} s")
         return answer

@@ -6,6 +6,8 @@ errors: unreachable or rate limiting is ``Unavailable`` (503), ``invalid_client`
 ``InvalidClient`` (the broker then tries the other secret version), any other refusal or
 nonsense is ``UpstreamError`` (502). No message holds the secret, the assertion, the
 token or the identity provider's own words (only a well-formed OAuth ``error`` code).
+An answer no JSON parser can read (nested beyond its depth, integers beyond its digit
+limit, over 1 MiB) is nonsense like any other: ``UpstreamError``.
 """
 
 from __future__ import annotations
@@ -278,7 +280,7 @@ def _json_object(body: bytes) -> dict[str, Any] | None:
         return None
     try:
         value = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested beyond the parser
         return None
     return value if isinstance(value, dict) else None
 
@@ -290,7 +292,7 @@ def _jwt_lifetime(token: str, now: float) -> int | None:
         return None
     try:
         claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     exp = claims.get("exp") if isinstance(claims, dict) else None
     if isinstance(exp, bool) or not isinstance(exp, int | float):

@@ -387,6 +387,31 @@ def test_connection_refused_is_unavailable() -> None:
     assert "ConnectionRefusedError" in caught.value.description
 
 
+def test_an_answer_that_is_not_http_is_unavailable_without_quoting_it() -> None:
+    # http.client's BadStatusLine holds what the server sent, which is not ours to repeat.
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def answer() -> None:
+        conn, _ = server.accept()
+        with conn:
+            conn.recv(65536)
+            conn.sendall(b"sg-leak-3Rt8 not a status line\r\n\r\n")
+
+    threading.Thread(target=answer, daemon=True).start()
+    client = BrokerClient(
+        f"http://127.0.0.1:{server.getsockname()[1]}/token",
+        region="us-east-1",
+        credentials_provider=lambda: CREDENTIALS,
+    )
+    try:
+        with pytest.raises(BrokerUnavailable) as caught:
+            client.get_token("orders:read")
+    finally:
+        server.close()
+    assert "BadStatusLine" in caught.value.description
+    assert "sg-leak" not in str(caught.value) + caught.value.description
+
+
 def test_a_slow_broker_times_out_as_unavailable(broker: FakeBroker) -> None:
     broker.delay = 1.0
     with (

@@ -647,3 +647,41 @@ def test_ssm_unreachable_at_first_load_is_asked_again_within_seconds() -> None:
     clock.now += 5
     assert source.get().min_remaining_seconds == GOOD.get("min_remaining_seconds", 60)
     assert ssm.calls == 2
+
+
+# --- every problem names the value it got --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("doc", "words", "got"),
+    [
+        (with_client(auth_method="client_secret_magic"), "auth_method", "'client_secret_magic'"),
+        (with_client(auth_method=7), "auth_method", "7"),
+        (with_client(secret=42), "secret", "42"),
+        (with_client(resource=["api://orders"]), "resource", "['api://orders']"),
+        (with_grant(scopes=["orders:read", "bad scope"]), "scopes", "'bad scope'"),
+        (with_grant(scopes="orders:read"), "scopes", "'orders:read'"),
+        (with_grant(client="billing-api"), "client", "'billing-api'"),
+        (good(min_remaining_seconds=7200), "min_remaining_seconds", "7200"),
+        (good(clients={"orders-api": "scopegate/orders-api"}), "orders-api", "'scopegate/"),
+    ],
+    ids=[
+        "auth-method",
+        "auth-method-type",
+        "secret",
+        "resource",
+        "scope-token",
+        "scopes-type",
+        "grant-client",
+        "min-remaining",
+        "client-type",
+    ],
+)
+def test_a_problem_names_the_value_it_got(doc: object, words: str, got: str) -> None:
+    assert got in problem_about(doc, words)
+
+
+def test_a_long_offending_value_is_cut_short() -> None:
+    found = problem_about(with_client(auth_method="x" * 500), "auth_method")
+    assert "x" * 40 in found
+    assert len(found) < 250

@@ -240,3 +240,30 @@ def test_missing_ssm_parameter_fails_closed() -> None:
     ssm = boto3.client("ssm", region_name="us-east-1")
     with pytest.raises(ConfigError, match="ParameterNotFound"):
         ConfigSource({"AUTHORIZER_CONFIG_PARAMETER": "/nope"}, ssm_client=ssm).get()
+
+
+@pytest.mark.parametrize(
+    ("changes", "got"),
+    [
+        ({"http_api_response": "maybe"}, "'maybe'"),
+        ({"context_claims": [1, "sub"]}, "[1, 'sub']"),
+        ({"issuers": [{**ISSUER, "leeway_seconds": 900}]}, "900"),
+        ({"issuers": [{**ISSUER, "audiences": [""]}]}, "['']"),
+        ({"issuers": [{**ISSUER, "required_claims": ["token_use"]}]}, "['token_use']"),
+        ({"issuers": [{**ISSUER, "required_claims": None}]}, "a NoneType"),
+        ({"routes": [{"route": 7, "scopes": ["s"]}]}, "7"),
+        ({"routes": ["GET /orders"]}, "'GET /orders'"),
+    ],
+    ids=[
+        "mode",
+        "context",
+        "leeway",
+        "audiences",
+        "required-claims",
+        "required-claims-null",
+        "route",
+        "route-type",
+    ],
+)
+def test_a_problem_names_the_value_it_got(changes: dict[str, Any], got: str) -> None:
+    assert got in problems({**GOOD, **changes})

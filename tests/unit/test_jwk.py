@@ -303,6 +303,28 @@ def test_an_altered_rsa_signature_is_refused(change: str) -> None:
         key("RSA2048").verify("RS256", signing_input, altered)
 
 
+def _signature_with_a_leading_zero(alg: str, kind: str) -> tuple[bytes, bytes]:
+    """A real signature whose first byte is zero (one in 256: PSS salts are random, and
+    PKCS#1 v1.5 signatures differ by message)."""
+    for n in range(20_000):
+        jws = parse(sign({"alg": alg}, {"sub": "alice", "n": n}, private_key(kind)))
+        if jws.signature[0] == 0:
+            return jws.signing_input, jws.signature
+    raise AssertionError("no signature with a leading zero byte")  # pragma: no cover
+
+
+@pytest.mark.parametrize("kind", ["RSA2048", "RSA3072"])
+@pytest.mark.parametrize("alg", ["RS256", "PS256", "PS384", "PS512"])
+def test_an_rsa_signature_shorter_than_the_modulus_is_refused(alg: str, kind: str) -> None:
+    # RFC 8017 section 8.1.2 step 1 (and 8.2.2): a signature is exactly k octets, k the
+    # modulus length. cryptography accepts a PSS signature with its leading zero dropped.
+    signing_input, sig = _signature_with_a_leading_zero(alg, kind)
+    verifying = key(kind)
+    verifying.verify(alg, signing_input, sig)  # the full-length form verifies
+    with pytest.raises(InvalidSignature):
+        verifying.verify(alg, signing_input, sig[1:])
+
+
 @pytest.mark.parametrize("kind", ["Ed25519", "Ed448"])
 def test_an_altered_eddsa_signature_is_refused(kind: str) -> None:
     signing_input, sig = signed("EdDSA", kind)

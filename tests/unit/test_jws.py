@@ -1,4 +1,4 @@
-"""The compact JWS parser: one spelling per token, and every header trick refused."""
+"""The compact JWS parser: one spelling per segment, and every header trick refused."""
 
 from __future__ import annotations
 
@@ -469,3 +469,14 @@ def test_no_single_character_change_yields_a_valid_token(position: int, char: st
     mutated = _SIGNED[:position] + char + _SIGNED[position + 1 :]
     with pytest.raises(TokenRejected):
         _verify(mutated)
+
+
+@pytest.mark.parametrize("number", [b"1e400", b"-1e400", b"1.5E+309"])
+def test_numbers_beyond_a_double_are_refused_like_infinity(number: bytes) -> None:
+    with pytest.raises(MalformedToken):
+        parse(raw_token(b'{"alg":"ES256"}', b'{"exp":2000000000,"n":' + number + b"}"))
+
+
+def test_ordinary_floats_still_parse() -> None:
+    jws = parse(raw_token(b'{"alg":"ES256"}', b'{"exp":2000000000.5,"n":1e308}'))
+    assert jws.payload == {"exp": 2000000000.5, "n": 1e308}

@@ -487,7 +487,12 @@ def test_log_group_keeps_logs_for_the_chosen_retention(template: dict[str, Any])
         for name, resource in _Resolver(template, {}).resources.items()
         if resource["Type"] == "AWS::Logs::LogGroup"
     }
-    assert sorted(log_groups) == ["AuthorizerLogGroup", "BrokerLogGroup", "RotationLogGroup"]
+    assert sorted(log_groups) == [
+        "AuthorizerLogGroup",
+        "BrokerAccessLogGroup",  # the broker API's access log, tested with the API
+        "BrokerLogGroup",
+        "RotationLogGroup",
+    ]
     for function, group, name in (
         ("AuthorizerFunction", "AuthorizerLogGroup", "authorizer"),
         ("BrokerFunction", "BrokerLogGroup", "broker"),
@@ -1216,6 +1221,11 @@ def test_broker_reads_exactly_the_given_secrets(template: dict[str, Any]) -> Non
             "Effect": "Allow",
             "Action": "secretsmanager:GetSecretValue",
             "Resource": [SECRET_A, SECRET_B],
+            "Condition": {
+                "ForAnyValue:StringEquals": {
+                    "secretsmanager:VersionStage": ["AWSCURRENT", "AWSPENDING"]
+                }
+            },
         }
     ]
 
@@ -1262,7 +1272,35 @@ def test_private_broker_api_refuses_every_other_source(template: dict[str, Any])
     assert deny["Condition"] == {"StringNotEquals": {"aws:SourceVpce": endpoints.split(",")}}
     assert allow["Effect"] == "Allow"
     assert allow["Resource"] == "execute-api:/*/POST/token"
-    assert allow["Condition"] == {"StringEquals": {"aws:SourceVpce": endpoints.split(",")}}
+    assert allow["Condition"] == {
+        "StringEquals": {
+            "aws:SourceVpce": endpoints.split(","),
+            "aws:PrincipalAccount": "123456789012",  # never another account's principals
+        }
+    }
+
+
+def test_the_broker_stage_logs_every_request_as_json_without_headers_or_bodies(
+    template: dict[str, Any],
+) -> None:
+    # Requests API Gateway refuses (no or bad SigV4, a policy denial) never reach the
+    # function: the access log is where they are seen.
+    stage = _resource(template, "BrokerStage", LogRetentionDays="90")
+    assert stage["AccessLogSetting"]["DestinationArn"] == "<BrokerAccessLogGroup.Arn>"
+    group = _resource(template, "BrokerAccessLogGroup", LogRetentionDays="90")
+    assert group == {
+        "LogGroupName": "/aws/apigateway/scopegate-broker-access",
+        "RetentionInDays": "90",
+    }
+    log_format = stage["AccessLogSetting"]["Format"]
+    variables = re.findall(r"\$context\.[A-Za-z.]+", log_format)
+    line = json.loads(re.sub(r"\$context\.[A-Za-z.]+", "x", log_format))
+    assert set(line.values()) == {"x"}  # every field one $context variable: valid JSON
+    assert len(variables) == len(line)
+    for needed in ("requestId", "status", "identity.userArn", "error.message", "httpMethod"):
+        assert f"$context.{needed}" in variables
+    # Never a header, a body or a query (only $context is allowed, and none of these).
+    assert not [v for v in variables if re.search(r"header|body|querystring|input", v, re.I)]
 
 
 def test_only_the_broker_api_may_invoke_the_broker(template: dict[str, Any]) -> None:
@@ -1310,6 +1348,51 @@ ROTATION_PARAMETERS = (
     "RotationManagementSecretArns",
     "RotationCognitoUserPoolArns",
 )
+
+
+def rotation_secret_statements(secrets: list[str]) -> list[dict[str, Any]]:
+    """What the rotation role may do with the broker's secrets: ROTATION_SECRET_ACTIONS,
+    each limited to the version stages the rotation steps use."""
+
+    def stages(*names: str) -> dict[str, Any]:
+        return {"secretsmanager:VersionStage": list(names) if len(names) > 1 else names[0]}
+
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "DescribeClientSecrets",
+            "Effect": "Allow",
+            "Action": "secretsmanager:DescribeSecret",
+            "Resource": secrets,
+        },
+        {
+            "Sid": "ReadStagedClientSecrets",
+            "Effect": "Allow",
+            "Action": "secretsmanager:GetSecretValue",
+            "Resource": secrets,
+            "Condition": {
+                "ForAnyValue:StringEquals": stages("AWSCURRENT", "AWSPENDING", "AWSPREVIOUS")
+            },
+        },
+        {
+            "Sid": "StagePendingClientSecrets",
+            "Effect": "Allow",
+            "Action": "secretsmanager:PutSecretValue",
+            "Resource": secrets,
+            "Condition": {
+                "ForAnyValue:StringEquals": stages("AWSPENDING"),
+                "ForAllValues:StringEquals": stages("AWSPENDING"),
+            },
+        },
+        {
+            "Sid": "MoveClientSecretStages",
+            "Effect": "Allow",
+            "Action": "secretsmanager:UpdateSecretVersionStage",
+            "Resource": secrets,
+            "Condition": {"ForAnyValue:StringEquals": stages("AWSCURRENT", "AWSPENDING")},
+        },
+    ]
+    assert [s["Action"] for s in statements] == ROTATION_SECRET_ACTIONS
+    return statements
 
 
 def _rotation_schedules(template: Mapping[str, Any], **params: str) -> dict[str, Any]:
@@ -1396,17 +1479,15 @@ def test_rotation_function_permissions_are_exactly_the_scoped_ones(
         RotationCognitoUserPoolArns=USER_POOL,
     )
     assert statements == [
-        {
-            "Sid": "RotateClientSecrets",
-            "Effect": "Allow",
-            "Action": ROTATION_SECRET_ACTIONS,
-            "Resource": [SECRET_A, SECRET_B],
-        },
+        *rotation_secret_statements([SECRET_A, SECRET_B]),
         {
             "Sid": "ReadIdentityProviderManagementCredentials",
             "Effect": "Allow",
             "Action": "secretsmanager:GetSecretValue",
             "Resource": [MANAGEMENT_SECRET],
+            "Condition": {
+                "ForAnyValue:StringEquals": {"secretsmanager:VersionStage": "AWSCURRENT"}
+            },
         },
         {
             "Sid": "EncryptAndDecryptClientSecretsThroughSecretsManager",
@@ -1440,7 +1521,10 @@ def test_rotation_without_cognito_pools_gets_no_cognito_action(template: dict[st
         RotationManagementSecretArns=MANAGEMENT_SECRET,
     )
     assert [statement["Sid"] for statement in statements] == [
-        "RotateClientSecrets",
+        "DescribeClientSecrets",
+        "ReadStagedClientSecrets",
+        "StagePendingClientSecrets",
+        "MoveClientSecretStages",
         "ReadIdentityProviderManagementCredentials",
     ]
     actions = [action for s in statements for action in _action_strings(s["Action"])]
@@ -1479,17 +1563,40 @@ def test_cognito_pools_alone_grant_only_the_cognito_secret_actions(
     ]
 
 
-def test_only_this_accounts_secrets_manager_may_invoke_the_rotation_function(
+def _rotation_permissions(template: Mapping[str, Any], **params: str) -> dict[str, Any]:
+    return {
+        name: resource
+        for name, resource in _deployed_resources(template, **params).items()
+        if resource["Type"] == "AWS::Lambda::Permission"
+        and resource["Properties"]["Principal"] == "secretsmanager.amazonaws.com"
+    }
+
+
+def test_secrets_manager_may_invoke_the_rotation_function_for_the_brokers_secrets_only(
     template: dict[str, Any],
 ) -> None:
-    permission = _deployed_resources(template)["RotationInvokePermission"]
-    assert permission["Type"] == "AWS::Lambda::Permission"
-    assert permission["Properties"] == {
-        "FunctionName": "<RotationFunction.Arn>",
-        "Action": "lambda:InvokeFunction",
-        "Principal": "secretsmanager.amazonaws.com",
-        "SourceAccount": "123456789012",
-    }
+    # SourceAccount alone let anyone in the account who may rotate a secret of their own
+    # point Secrets Manager at this function (and fire its alarm).
+    permissions = _rotation_permissions(template, BrokerSecretArns=f"{SECRET_A},{SECRET_B}")
+    by_secret = {p["Properties"]["SourceArn"]: p for p in permissions.values()}
+    assert sorted(by_secret) == sorted([SECRET_A, SECRET_B])  # -?????? kept: ArnLike
+    for arn, permission in by_secret.items():
+        assert permission["Properties"] == {
+            "FunctionName": "<RotationFunction.Arn>",
+            "Action": "lambda:InvokeFunction",
+            "Principal": "secretsmanager.amazonaws.com",
+            "SourceAccount": "123456789012",
+            "SourceArn": arn,
+        }
+    letters_and_digits = re.sub(r"[^0-9A-Za-z]", "", SECRET_A)
+    assert f"RotationInvokePermission{letters_and_digits}" in permissions
+
+
+def test_without_broker_secrets_nobody_may_invoke_the_rotation_function(
+    template: dict[str, Any],
+) -> None:
+    assert _rotation_permissions(template) == {}
+    assert _rotation_permissions(template, RotationSchedule="rate(30 days)") == {}
 
 
 def test_one_rotation_schedule_per_broker_secret(template: dict[str, Any]) -> None:
@@ -1500,8 +1607,18 @@ def test_one_rotation_schedule_per_broker_secret(template: dict[str, Any]) -> No
     by_secret = {schedule["Properties"]["SecretId"]: schedule for schedule in schedules.values()}
     # The -?????? IAM wildcard is cut off: Secrets Manager finds the secret by partial ARN.
     assert sorted(by_secret) == sorted([SECRET_A, SECRET_B.removesuffix("-??????")])
-    for schedule in schedules.values():
-        assert schedule["DependsOn"] == "RotationInvokePermission"
+    params = {"BrokerSecretArns": f"{SECRET_A},{SECRET_B}", "RotationSchedule": "rate(30 days)"}
+    permission_of = {
+        p["Properties"]["SourceArn"].removesuffix("-??????"): name
+        for name, p in _rotation_permissions(template, **params).items()
+    }
+    expanded = _Resolver(template, params).resources  # the loops unrolled, not yet resolved
+    for name, schedule in schedules.items():
+        # Each schedule refers to (so waits for) the permission of its own secret.
+        arn = expanded[name]["Properties"]["RotationLambdaARN"]
+        permission = permission_of[schedule["Properties"]["SecretId"]]
+        function = {"Fn::GetAtt": ["RotationFunction", "Arn"]}
+        assert arn == {"Fn::Select": [0, [function, {"Fn::Sub": f"${{{permission}}}"}]]}
         assert schedule["Properties"] == {
             "SecretId": schedule["Properties"]["SecretId"],
             "RotationLambdaARN": "<RotationFunction.Arn>",
@@ -1550,9 +1667,12 @@ def test_no_rotation_schedule_without_a_schedule_and_secrets(
     template: dict[str, Any], params: dict[str, str]
 ) -> None:
     assert _rotation_schedules(template, **params) == {}
-    # The function, its log group and the invoke permission are there all the same.
+    # The function and its log group are there all the same, and so is each broker
+    # secret's invoke permission, ready for the schedule to be switched on.
     deployed = _deployed_resources(template, **params)
-    assert {"RotationFunction", "RotationLogGroup", "RotationInvokePermission"} <= set(deployed)
+    assert {"RotationFunction", "RotationLogGroup"} <= set(deployed)
+    secrets = [a for a in params.get("BrokerSecretArns", "").split(",") if a]
+    assert len(_rotation_permissions(template, **params)) == len(secrets)
 
 
 @pytest.mark.parametrize(
@@ -1591,6 +1711,57 @@ def test_rotation_arn_list_patterns(
 ) -> None:
     # CloudFormation matches a CommaDelimitedList's pattern against each item.
     pattern = template["Parameters"][name]["AllowedPattern"]
+    assert (re.fullmatch(pattern, value) is not None) is valid
+
+
+SECRET_ARN_PARAMETERS = ("BrokerSecretArns", "RotationManagementSecretArns")
+
+
+@pytest.mark.parametrize("name", SECRET_ARN_PARAMETERS)
+@pytest.mark.parametrize(
+    ("value", "valid"),
+    [
+        ("", True),
+        (SECRET_A, True),
+        (SECRET_B, True),  # the six random characters Secrets Manager appends, exactly
+        ("arn:aws-us-gov:secretsmanager:us-gov-west-1:123456789012:secret:a/b-AbC123", True),
+        ("arn:aws:secretsmanager:us-east-1:123456789012:secret:*", False),
+        ("arn:aws:secretsmanager:us-east-1:123456789012:secret:scopegate/*", False),
+        ("arn:aws:secretsmanager:us-east-1:123456789012:secret:scopegate/orders-*", False),
+        ("arn:aws:secretsmanager:us-east-1:123456789012:secret:scopegate/o?ders-AbC123", False),
+        ("arn:aws:secretsmanager:us-east-1:123456789012:secret:scopegate/orders-?????", False),
+        ("arn:aws:secretsmanager:us-east-1:123456789012:secret:??????", False),
+        ("arn:aws:secretsmanager:*:123456789012:secret:scopegate/orders-AbC123", False),
+        ("arn:aws:secretsmanager:us-east-1:*:secret:scopegate/orders-AbC123", False),
+        ("arn:aws:secretsmanager:us-east-1:123456789012:*", False),
+        ("*", False),
+        ("scopegate/orders-api", False),
+    ],
+)
+def test_secret_arn_lists_refuse_wildcards(
+    template: dict[str, Any], name: str, value: str, valid: bool
+) -> None:
+    # A wildcard would let the broker read, and the rotation function write, every secret
+    # of the account. CloudFormation matches a CommaDelimitedList's pattern against each item.
+    pattern = template["Parameters"][name]["AllowedPattern"]
+    assert (re.fullmatch(pattern, value) is not None) is valid
+
+
+@pytest.mark.parametrize(
+    ("value", "valid"),
+    [
+        ("", True),
+        ("vpce-0123456789abcdef0", True),
+        ("vpce-01234567", True),
+        ("vpce-*", False),
+        ("*", False),
+        ("vpc-0123456789abcdef0", False),
+    ],
+)
+def test_vpc_endpoint_ids_are_endpoint_ids(
+    template: dict[str, Any], value: str, valid: bool
+) -> None:
+    pattern = template["Parameters"]["BrokerVpcEndpointIds"]["AllowedPattern"]
     assert (re.fullmatch(pattern, value) is not None) is valid
 
 

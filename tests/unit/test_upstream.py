@@ -594,3 +594,46 @@ def test_plain_http_off_loopback_is_a_config_error(idp: IdpServer, discovery: bo
         bad = dataclasses.replace(bad, token_endpoint=url)
     with pytest.raises(ConfigError, match="https"):
         client().request_token(bad, basic(), [], deadline=soon())
+
+
+# -- answers nested or sized to break a JSON parser ---------------------------------------
+
+NESTED = b"[" * 100_000 + b"]" * 100_000
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "reason"),
+    [
+        (200, NESTED, "idp_malformed"),
+        (200, b'{"access_token": ' + NESTED + b"}", "idp_malformed"),
+        (400, b'{"error": ' + NESTED + b"}", "idp_error"),  # a refusal without a code
+        (200, json.dumps({**OK, "n": 0}).encode()[:-2] + b"9" * 5000 + b"}", "idp_malformed"),
+    ],
+    ids=["nested", "nested-member", "nested-error", "huge-int"],
+)
+def test_an_answer_that_breaks_the_json_parser_is_an_upstream_error(
+    idp: IdpServer, status: int, body: bytes, reason: str
+) -> None:
+    idp.script("/token", Answer(status, body))
+    with pytest.raises(UpstreamError) as refused:  # 502 upstream_error, never a 500
+        client().request_token(config(idp), basic(), [], deadline=soon())
+    assert refused.value.reason == reason
+    assert idp.hits("/token") == 1
+
+
+def test_a_jwt_access_token_with_a_nested_payload_is_not_a_lifetime(idp: IdpServer) -> None:
+    # Without expires_in the lifetime is read from the JWT's exp: a payload nested beyond
+    # the parser is no JWT to read, so the answer is malformed (502), not a 500.
+    payload = base64.urlsafe_b64encode(NESTED).rstrip(b"=").decode()
+    token = f"eyJhbGciOiJSUzI1NiJ9.{payload}.c2ln"
+    idp.script("/token", Answer(200, {"access_token": token, "token_type": "Bearer"}))
+    with pytest.raises(UpstreamError) as refused:
+        client().request_token(config(idp), basic(), [], deadline=soon())
+    assert refused.value.reason == "idp_malformed"
+
+
+def test_a_nested_discovery_document_is_refused(idp: IdpServer) -> None:
+    idp.script(DISCOVERY_PATH, Answer(body=NESTED))
+    with pytest.raises(UpstreamError) as refused:
+        client().request_token(config(idp, discovery=True), basic(), [], deadline=soon())
+    assert refused.value.reason == "idp_discovery_invalid"

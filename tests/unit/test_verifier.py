@@ -13,8 +13,10 @@ from authorizer.errors import (
     KeyNotFound,
 )
 from authorizer.jwks import TTL_SECONDS
+from authorizer.jws import b64url_decode
 from authorizer.verifier import CACHE_SECONDS, Verifier
 from tests.support.issuer import AUDIENCE, ISSUER, JWKS_URI, LocalIssuer
+from tests.support.signing import b64url
 
 
 class Clock:
@@ -89,3 +91,41 @@ def test_issuer_must_match_exactly_and_algorithm_must_be_allowed() -> None:
     es = LocalIssuer(alg="ES256", kid="e1")
     with pytest.raises(AlgorithmNotAllowed):
         verifier(es, Clock(2_000_000_000), Clock(0)).verify(es.token(exp=2_000_000_100))
+
+
+P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+
+
+def _other_ecdsa_form(token: str) -> str:
+    """The same token with its ES256 signature (r, s) turned into (r, n - s)."""
+    header, payload, signature = token.split(".")
+    raw = b64url_decode(signature)
+    r, s = int.from_bytes(raw[:32]), int.from_bytes(raw[32:])
+    return ".".join([header, payload, b64url(r.to_bytes(32) + (P256_ORDER - s).to_bytes(32))])
+
+
+def es256_verifier(idp: LocalIssuer, wall: Clock, mono: Clock) -> Verifier:
+    return verifier(idp, wall, mono, algorithms=["ES256"])
+
+
+def test_both_ecdsa_forms_of_a_signature_verify() -> None:
+    # (r, n - s) is not a forgery: it needs a signature by the key, and signers emit both.
+    idp = LocalIssuer(alg="ES256", kid="e1")
+    token = idp.token(exp=2_000_000_100, iat=2_000_000_000)
+    other = _other_ecdsa_form(token)
+    assert other != token
+    v = es256_verifier(idp, Clock(2_000_000_000), Clock(0))
+    assert v.verify(other).claims == v.verify(token).claims
+
+
+def test_the_other_ecdsa_form_is_verified_in_full_not_served_from_the_cache() -> None:
+    idp = LocalIssuer(alg="ES256", kid="e1")
+    token = idp.token(exp=2_000_010_000, iat=2_000_000_000)
+    wall, mono = Clock(2_000_000_000), Clock(0)
+    v = es256_verifier(idp, wall, mono)
+    v.verify(token)
+    idp.rotate("e2", keep_old=False, alg="ES256")  # the issuer withdraws e1
+    mono.now += TTL_SECONDS
+    v.verify(token)  # this exact string was verified: remembered within the cache bound
+    with pytest.raises(KeyNotFound):  # same claims, another string: checked against the JWKS
+        v.verify(_other_ecdsa_form(token))

@@ -46,7 +46,8 @@ def http_post(url: str, headers: Mapping[str, str], body: bytes, timeout: float)
         answer = {name.lower(): value for name, value in response.getheaders()}
         return HttpResponse(response.status, answer, data)
     except http.client.HTTPException as e:
-        raise OSError(f"{type(e).__name__}: {e}") from e
+        # Named only: its text may quote what the server sent (BadStatusLine holds a line).
+        raise OSError(type(e).__name__) from e
     finally:
         conn.close()
 

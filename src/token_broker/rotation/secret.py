@@ -13,6 +13,7 @@ the secret at the identity provider and keeps every other key as it found it::
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,7 @@ from token_broker.credentials import Credentials
 from token_broker.rotation.errors import RotationConfigError
 
 PROVIDERS = ("cognito", "okta", "entra", "keycloak", "auth0")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -74,7 +76,7 @@ def parse_rotated(text: str | None, *, name: str, version_id: str = "") -> Rotat
         raise RotationConfigError(f"secret {name!r} version {version_id!r} has no SecretString")
     try:
         value = json.loads(text)
-    except ValueError as e:
+    except (ValueError, RecursionError) as e:  # RecursionError: nested beyond the parser
         raise RotationConfigError(f"secret {name!r} is not a JSON object") from e
     if not isinstance(value, dict):
         raise RotationConfigError(f"secret {name!r} is not a JSON object")
@@ -97,10 +99,18 @@ def parse_management(text: str | None, *, name: str) -> Mapping[str, str]:
     """A management secret: a JSON object of strings (see each provider's keys)."""
     try:
         value = json.loads(text or "")
-    except ValueError as e:
+    except (ValueError, RecursionError) as e:
         raise RotationConfigError(f"management secret {name!r} is not a JSON object") from e
     if not isinstance(value, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in value.items()
     ):
         raise RotationConfigError(f"management secret {name!r} must map names to strings")
+    for key, item in value.items():
+        # Values go into URLs and headers (``SSWS <api_token>``): a CR or LF there would
+        # split the request. The error names the field, never its value.
+        if _CONTROL.search(item):
+            raise RotationConfigError(
+                f"management secret {name!r}: {key!r} holds a control character "
+                "(a line break?); store the value without it"
+            )
     return value

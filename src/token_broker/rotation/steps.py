@@ -18,7 +18,7 @@ from collections.abc import Callable
 from token_broker.rotation.errors import ProviderError, RotationError
 from token_broker.rotation.providers import SecretProvider
 from token_broker.rotation.secret import RotatedSecret
-from token_broker.rotation.versions import CURRENT, PENDING, SecretVersions
+from token_broker.rotation.versions import CURRENT, PENDING, PREVIOUS, SecretVersions
 
 ProviderFor = Callable[[RotatedSecret], SecretProvider]
 Tester = Callable[[RotatedSecret], int]
@@ -90,7 +90,9 @@ def _revoke_previous(
     """Revoke the secret the previous version used, and nothing the new one might need."""
     if previous_version is None:
         return "no previous version"
-    previous, new = versions.version(previous_version), versions.version(token)
+    # finishSecret has just moved AWSCURRENT to the new version and AWSPREVIOUS with it.
+    previous = versions.version(previous_version, PREVIOUS)
+    new = versions.version(token, CURRENT)
     if previous.secret_id is None or previous.secret_id == new.secret_id:
         return "previous secret has no secret_id: left live (delete it at the provider)"
     provider = provider_for(new)

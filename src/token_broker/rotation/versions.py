@@ -35,8 +35,10 @@ class SecretVersions:
     def current(self) -> RotatedSecret:
         return self._read(VersionStage=CURRENT)
 
-    def version(self, version_id: str) -> RotatedSecret:
-        return self._read(VersionId=version_id)
+    def version(self, version_id: str, stage: str) -> RotatedSecret:
+        """The version ``version_id``, which holds ``stage``: the function's role may read
+        the staged versions only (a ``secretsmanager:VersionStage`` condition)."""
+        return self._read(VersionId=version_id, VersionStage=stage)
 
     def pending(self, token: str) -> RotatedSecret | None:
         """The value staged by createSecret under ``token``; None before it exists."""
@@ -80,7 +82,7 @@ class SecretVersions:
     def management(self, name: str) -> Mapping[str, str]:
         """A provider's management credentials, from the secret the client secret names."""
         try:
-            answer = self.client.get_secret_value(SecretId=name)
+            answer = self.client.get_secret_value(SecretId=name, VersionStage=CURRENT)
         except Exception as e:
             raise RotationConfigError(
                 f"management secret {name!r} cannot be read: {_code(e)}"

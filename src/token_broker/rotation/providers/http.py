@@ -3,9 +3,10 @@
 ``ManagementApi`` sends one request per call (rotation is rare and Secrets Manager retries
 a failed step), bounded by ``timeout``. Refusals raise ``ProviderError`` naming the status
 and the provider's error code, never the body's other text; no answer at all raises
-``ProviderUnavailable``. ``client_credentials_token`` gets the bearer token the Entra,
-Keycloak and Auth0 APIs need, authenticating the management client in the request body
-(the one method all three accept).
+``ProviderUnavailable``; an answer no JSON parser can read is a ``ProviderError``.
+``client_credentials_token`` gets the bearer token the Entra, Keycloak and Auth0 APIs
+need, authenticating the management client in the request body (the one method all
+three accept).
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from typing import Any
 from urllib.parse import urlencode
 
 from token_broker.rotation.errors import ProviderError, ProviderUnavailable
-from token_broker.transport import HttpTransport, TransportError
+from token_broker.transport import MAX_BYTES, HttpTransport, TransportError, UnsendableRequest
 
 DEFAULT_TIMEOUT = 10.0
 _CODE = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+_TOKEN = re.compile(r"[\x21-\x7e]+")
 
 
 class ManagementApi:
@@ -62,7 +64,7 @@ class ManagementApi:
         if status == 204 or not payload:
             return None
         try:
-            return json.loads(payload)
+            return _json(payload)
         except ValueError as e:
             raise ProviderError(
                 f"{self.provider} {method} {_path(url)}: the answer is not JSON"
@@ -97,10 +99,12 @@ def client_credentials_token(
             reason="management_auth",
         )
     try:
-        token = json.loads(payload)["access_token"]
+        token = _json(payload)["access_token"]
     except (ValueError, KeyError, TypeError) as e:
         raise ProviderError(f"{provider}: the management token answer is not usable") from e
-    if not isinstance(token, str) or not token:
+    # It goes into the Authorization header: visible ASCII only (RFC 6750's b64token is
+    # narrower), so an answer cannot add a header line.
+    if not isinstance(token, str) or not _TOKEN.fullmatch(token):
         raise ProviderError(f"{provider}: the management token answer is not usable")
     return token
 
@@ -138,8 +142,21 @@ def _send(
 ) -> tuple[int, Mapping[str, str], bytes]:
     try:
         return transport.send(method, url, body, headers, timeout)
-    except (TransportError, ValueError) as e:
+    except TransportError as e:
         raise ProviderUnavailable(f"{method} {_path(url)}: no answer ({e})") from e
+    except UnsendableRequest as e:  # our own text, never the header it refused
+        raise ProviderError(str(e), reason="rotation_config") from e
+
+
+def _json(payload: bytes) -> Any:
+    """The answer's JSON; ``ValueError`` for anything unreadable, JSON nested beyond the
+    parser's depth (``RecursionError``) and the 1 MiB the transport cuts off included."""
+    if len(payload) > MAX_BYTES:
+        raise ValueError("the answer is over 1 MiB")
+    try:
+        return json.loads(payload)
+    except RecursionError as e:
+        raise ValueError("the answer is nested too deeply") from e
 
 
 def _path(url: str) -> str:
@@ -150,7 +167,7 @@ def _path(url: str) -> str:
 def _error_code(payload: bytes) -> str:
     """The provider's machine-readable error code, if its body has a well-formed one."""
     try:
-        value = json.loads(payload)
+        value = _json(payload)
     except ValueError:
         return ""
     if not isinstance(value, dict):
