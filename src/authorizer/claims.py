@@ -33,7 +33,8 @@ def _same(expected: object, actual: object) -> bool:
 
 
 def check_claims(claims: Mapping[str, Any], issuer: IssuerConfig, now: float) -> None:
-    """``exp`` required; ``nbf``/``iat`` checked with leeway; ``aud``; ``required_claims``."""
+    """``exp`` required; ``nbf``/``iat`` checked with leeway; ``aud`` when audiences are
+    configured; ``required_claims``. The provider profile's rules are in profiles.py."""
     leeway = issuer.leeway_seconds
     exp = _numeric_date(claims, "exp", required=True)
     assert exp is not None
@@ -47,8 +48,10 @@ def check_claims(claims: Mapping[str, Any], issuer: IssuerConfig, now: float) ->
         raise ClaimRejected("the token was issued in the future", reason="issued_in_future")
     aud = claims.get("aud")
     audiences = [aud] if isinstance(aud, str) else aud
-    if not isinstance(audiences, list) or not any(
-        isinstance(a, str) and a in issuer.audiences for a in audiences
+    # No audiences configured (the issuer has client_ids): aud is not checked at all.
+    if issuer.audiences and (
+        not isinstance(audiences, list)
+        or not any(isinstance(a, str) and a in issuer.audiences for a in audiences)
     ):
         raise ClaimRejected("the token is not meant for this API", reason="audience_mismatch")
     for name, expected in issuer.required_claims:

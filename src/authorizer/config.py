@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from authorizer.errors import ConfigError
 from authorizer.jws import ALGORITHMS
+from authorizer.profiles import PROFILES, PROVIDERS, ClaimRule, Provider, profile_rules, token_type
 from authorizer.routes import Route, parse_route
 
 DEFAULT_ALGORITHMS = ("RS256",)
@@ -30,6 +31,9 @@ _ISSUER_KEYS = frozenset(
         "scope_claims",
         "required_claims",
         "leeway_seconds",
+        "provider",
+        "client_ids",
+        "token_types",
     }
 )
 _ROUTE_KEYS = frozenset({"route", "scopes", "all_scopes"})
@@ -39,12 +43,18 @@ _TOP_KEYS = frozenset({"issuers", "routes", "context_claims", "http_api_response
 @dataclass(frozen=True, slots=True)
 class IssuerConfig:
     issuer: str
-    audiences: frozenset[str]
+    audiences: frozenset[str]  # empty: `aud` is not checked (the issuer has client_ids)
     algorithms: frozenset[str]
     jwks_uri: str | None
     scope_claims: tuple[str, ...]
     required_claims: tuple[tuple[str, Any], ...]
     leeway_seconds: int
+    provider: Provider = "generic"
+    client_ids: frozenset[str] = frozenset()  # empty: the client id is not checked
+    token_types: frozenset[str] = frozenset()  # normalised (profiles.token_type); empty: any
+    client_id_claims: tuple[str, ...] = PROFILES["generic"].client_id_claims
+    profile_claims: tuple[ClaimRule, ...] = ()  # the profile's rules not overridden
+    defaults: frozenset[str] = frozenset()  # keys whose value is the profile's default
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,33 +116,84 @@ def _strings(value: object, what: str, *, allow_empty: bool = False) -> tuple[st
 
 
 def _issuer(raw: object, n: int) -> IssuerConfig:
+    """One issuer entry, or ``ConfigProblems`` listing every fault in it."""
     where = f"issuers[{n}]"
     if not isinstance(raw, dict):
         raise ConfigError(f"{where} must be a mapping")
+    problems: list[str] = []
+
+    def checked(parse: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return parse(*args, **kwargs)
+        except ConfigError as e:
+            problems.append(str(e))
+            return None
+
     unknown = set(raw) - _ISSUER_KEYS
     if unknown:
-        raise ConfigError(f"{where}: unknown keys {sorted(unknown)}")
-    issuer = check_url(raw.get("issuer"), f"{where}.issuer")
-    audiences = _strings(raw.get("audiences"), f"{where}.audiences")
-    algorithms = _strings(raw.get("algorithms", list(DEFAULT_ALGORITHMS)), f"{where}.algorithms")
+        problems.append(f"{where}: unknown keys {sorted(unknown)}")
+    issuer = checked(check_url, raw.get("issuer"), f"{where}.issuer")
+    provider = raw.get("provider", "generic")
+    if provider not in PROVIDERS:
+        problems.append(
+            f"{where}.provider {provider!r} is not a known provider; choose one of "
+            f"{', '.join(PROVIDERS)}"
+        )
+        provider = "generic"
+    profile = PROFILES[provider]
+    audiences, client_ids = (
+        (checked(_strings, raw[key], f"{where}.{key}") or ()) if key in raw else ()
+        for key in ("audiences", "client_ids")
+    )
+    if "audiences" not in raw and "client_ids" not in raw:
+        problems.append(
+            f"{where}: give 'audiences' (the token's aud), 'client_ids' (its client id claim:"
+            f" {' or '.join(profile.client_id_claims)}) or both"
+        )
+    algorithms = (
+        checked(_strings, raw.get("algorithms", list(DEFAULT_ALGORITHMS)), f"{where}.algorithms")
+        or ()
+    )
     bad = [a for a in algorithms if a not in ALGORITHMS]
     if bad:
-        raise ConfigError(
+        problems.append(
             f"{where}.algorithms: {bad} refused ('none' and HS* are never accepted); "
             f"choose from {sorted(ALGORITHMS)}"
         )
     jwks_uri = raw.get("jwks_uri")
     if jwks_uri is not None:
-        jwks_uri = check_url(jwks_uri, f"{where}.jwks_uri")
-    scope_claims = _strings(
-        raw.get("scope_claims", list(DEFAULT_SCOPE_CLAIMS)), f"{where}.scope_claims"
+        jwks_uri = checked(check_url, jwks_uri, f"{where}.jwks_uri")
+    defaults = {k for k in ("scope_claims",) if k not in raw}
+    scope_claims = (
+        checked(
+            _strings, raw.get("scope_claims", list(profile.scope_claims)), f"{where}.scope_claims"
+        )
+        or ()
     )
+    token_types: tuple[str, ...] = ()
+    if "token_types" in raw:  # RFC 8725 explicit typing; without the key, typ is not read
+        token_types = checked(_strings, raw["token_types"], f"{where}.token_types") or ()
     required = raw.get("required_claims", {})
     if not isinstance(required, dict) or not all(isinstance(k, str) for k in required):
-        raise ConfigError(f"{where}.required_claims must be a mapping of claim to value")
+        problems.append(f"{where}.required_claims must be a mapping of claim to value")
+        required = {}
     leeway = raw.get("leeway_seconds", 0)
     if isinstance(leeway, bool) or not isinstance(leeway, int) or not 0 <= leeway <= 300:
-        raise ConfigError(f"{where}.leeway_seconds must be an integer from 0 to 300")
+        problems.append(f"{where}.leeway_seconds must be an integer from 0 to 300")
+    rules: tuple[ClaimRule, ...] = ()
+    if issuer is not None:
+        try:
+            rules = profile_rules(provider, issuer)
+        except ConfigError as e:
+            problems.append(f"{where}.issuer: {e}")
+        if provider == "auth0" and not issuer.endswith("/"):
+            problems.append(
+                f"{where}.issuer: an auth0 issuer ends with '/' (https://{{tenant}}.auth0.com/),"
+                " as its tokens' iss does"
+            )
+    if problems:
+        raise ConfigProblems(problems)
+    assert issuer is not None
     return IssuerConfig(
         issuer,
         frozenset(audiences),
@@ -141,6 +202,12 @@ def _issuer(raw: object, n: int) -> IssuerConfig:
         scope_claims,
         tuple(required.items()),
         leeway,
+        provider,
+        frozenset(client_ids),
+        frozenset(token_type(t) for t in token_types),
+        profile.client_id_claims,
+        tuple(rule for rule in rules if rule.claim not in required),  # explicit keys win
+        frozenset(defaults),
     )
 
 
@@ -177,6 +244,8 @@ def validate(doc: object) -> AuthorizerConfig:
     for n, raw in enumerate(raw_issuers):
         try:
             issuers.append(_issuer(raw, n))
+        except ConfigProblems as e:
+            problems.extend(e.problems)
         except ConfigError as e:
             problems.append(str(e))
     seen_iss = [i.issuer for i in issuers]
