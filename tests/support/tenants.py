@@ -151,3 +151,62 @@ def _ttl(spec: dict[str, Any], ttl: int | None) -> dict[str, Any]:
     if ttl is not None:
         spec["ttl"] = ttl
     return spec
+
+
+# -- the provider world the integration and end-to-end tests share ----------------------------
+# Client ids shaped like each provider's: Cognito 26 lower-case alphanumerics, Entra app ids
+# (GUIDs), Okta 0oa..., Auth0 32 alphanumerics, Keycloak names chosen by the admin.
+
+COGNITO_CLIENT = "3h1example4client5id6abcde"
+COGNITO_OTHER_CLIENT = "7k2other8app9client0fghij"
+ENTRA_CLIENT = "11111111-2222-4333-8444-555555555555"
+ENTRA_OTHER_TENANT_CLIENT = "66666666-7777-4888-9999-000000000000"
+OKTA_CLIENT = "0oa1b2c3d4e5f6g7h8i9"
+OKTA_OTHER_CLIENT = "0oa9z8y7x6w5v4u3t2s1"
+AUTH0_CLIENT = "AbCdEfGhIjKlMnOpQrStUvWxYz012345"
+KEYCLOAK_CLIENT = "orders-worker"
+KEYCLOAK_OTHER_CLIENT = "reporting-job"
+ENTRA_LEGACY_API_URI = "api://legacy"
+ENTRA_LEGACY_API_APP_ID = "5d4c3b2a-1f0e-4d9c-8b7a-6f5e4d3c2b1a"
+READ_WRITE = "orders:read orders:write"
+
+
+def secret_of(client_id: str) -> str:
+    return f"sg-test-{client_id[:12]}-Pq7rS2tU9v"
+
+
+def provider_tenants() -> dict[str, dict[str, Any]]:
+    """One tenant per provider, plus a second Entra tenant and a second API where the
+    bad-input tests need one."""
+    return {
+        "pool": cognito_pool(),
+        "contoso": entra_tenant(
+            apis=[
+                entra_api(),
+                entra_api(ENTRA_OTHER_API_APP_ID, ENTRA_OTHER_API_URI, ["invoices:read"]),
+                entra_api(ENTRA_LEGACY_API_APP_ID, ENTRA_LEGACY_API_URI, ORDERS_SCOPES, 1),
+            ]
+        ),
+        "fabrikam": entra_tenant(tenant_id=ENTRA_OTHER_TENANT),
+        "okta": okta_server(),
+        "auth0": auth0_tenant(
+            apis=[auth0_api(), auth0_api(AUTH0_OTHER_API, ["invoices:read"], "rfc9068_profile")]
+        ),
+        "kc": keycloak_realm(),
+    }
+
+
+def provider_clients() -> list[dict[str, str]]:
+    pool = f"{COGNITO_RESOURCE_SERVER}/read {COGNITO_RESOURCE_SERVER}/write"
+    clients = [
+        (COGNITO_CLIENT, pool, "pool"),
+        (COGNITO_OTHER_CLIENT, pool, "pool"),
+        (ENTRA_CLIENT, f"{READ_WRITE} invoices:read", "contoso"),
+        (ENTRA_OTHER_TENANT_CLIENT, READ_WRITE, "fabrikam"),
+        (OKTA_CLIENT, READ_WRITE, "okta"),
+        (OKTA_OTHER_CLIENT, READ_WRITE, "okta"),
+        (AUTH0_CLIENT, f"{READ_WRITE} invoices:read", "auth0"),
+        (KEYCLOAK_CLIENT, READ_WRITE, "kc"),
+        (KEYCLOAK_OTHER_CLIENT, READ_WRITE, "kc"),
+    ]
+    return [tenant_client(c, secret_of(c), scope, tenant) for c, scope, tenant in clients]
