@@ -141,10 +141,12 @@ def _issuer(raw: object, n: int) -> IssuerConfig:
         )
         provider = "generic"
     profile = PROFILES[provider]
-    audiences, client_ids = (
-        (checked(_strings, raw[key], f"{where}.{key}") or ()) if key in raw else ()
-        for key in ("audiences", "client_ids")
-    )
+
+    def listed(key: str) -> tuple[str, ...]:
+        """An optional list key: () when absent; a present one must hold strings."""
+        return (checked(_strings, raw[key], f"{where}.{key}") or ()) if key in raw else ()
+
+    audiences, client_ids = listed("audiences"), listed("client_ids")
     if "audiences" not in raw and "client_ids" not in raw:
         problems.append(
             f"{where}: give 'audiences' (the token's aud), 'client_ids' (its client id claim:"
@@ -170,9 +172,7 @@ def _issuer(raw: object, n: int) -> IssuerConfig:
         )
         or ()
     )
-    token_types: tuple[str, ...] = ()
-    if "token_types" in raw:  # RFC 8725 explicit typing; without the key, typ is not read
-        token_types = checked(_strings, raw["token_types"], f"{where}.token_types") or ()
+    token_types = listed("token_types")  # RFC 8725 explicit typing; absent: typ is not read
     required = raw.get("required_claims", {})
     if not isinstance(required, dict) or not all(isinstance(k, str) for k in required):
         problems.append(f"{where}.required_claims must be a mapping of claim to value")

@@ -510,6 +510,9 @@ export class Tenants {
     for (const tenant of this.list) {
       tenant.base = tenant.shape.ownPort ? portBase(tenant) : mainBase;
       tenant.endpoints = tenant.shape.endpoints(tenant, tenant.base);
+      tenant.paths = new Map(Object.entries(tenant.endpoints)
+        .filter(([kind]) => !kind.startsWith('issuer'))
+        .map(([kind, url]) => [new URL(url).pathname, kind]));
     }
   }
 
@@ -539,11 +542,8 @@ export class Tenants {
   // What a request to `path` on the server of `base` is, for a tenant; null if none.
   route(base, path) {
     for (const tenant of this.list) {
-      if (tenant.base !== base) continue;
-      for (const [kind, url] of Object.entries(tenant.endpoints)) {
-        if (kind.startsWith('issuer')) continue;
-        if (new URL(url).pathname === path) return { tenant, kind };
-      }
+      const kind = tenant.base === base ? tenant.paths?.get(path) : undefined;
+      if (kind) return { tenant, kind };
     }
     return null;
   }
