@@ -1,7 +1,7 @@
 """The whole loop at each identity provider users run: the local stack of ``make run
 PROVIDER=...`` with the demo world at a Cognito user pool, an Entra ID tenant, an Okta
 custom authorization server, an Auth0 tenant or a Keycloak realm of the provider-shaped
-test IdP (tests/idp/tenants.js; the vendor pages behind each shape are listed in
+test IdP (tests/idp/tenants/; the vendor pages behind each shape are listed in
 tests/integration/test_idp_tenants.py).
 
 A task gets a token from the broker (SigV4), the broker gets it from the provider the

@@ -5,7 +5,7 @@
 // Prints exactly one line on stdout when ready: {"ready": true, "issuer": "http://127.0.0.1:PORT",
 // "tenants": {NAME: {"provider", "issuer", "token_endpoint", "jwks_uri", ...}}}.
 //
-// Provider-shaped tenants (IDP_CONFIG.tenants, see tenants.js): a Cognito user pool, Entra
+// Provider-shaped tenants (IDP_CONFIG.tenants, see tenants/): a Cognito user pool, Entra
 // ID tenants, an Okta custom authorization server, Auth0 tenants (each on a port of its own:
 // their issuer is the root of a host, with a trailing "/") and Keycloak realms, each with
 // its own endpoints, keys, token shape and token endpoint rules; a client with `tenant`
@@ -73,7 +73,7 @@ import { createServer } from 'node:http';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import Provider, { errors } from 'oidc-provider';
 
-import { Tenants } from './tenants.js';
+import { Tenants } from './tenants/index.js';
 
 // oidc-provider prints notices with console.info; stdout is reserved for the ready line.
 console.log = console.error;
@@ -157,7 +157,7 @@ function generateKeys(algs) {
 }
 
 const config = loadConfig();
-// Provider-shaped tenants (Cognito, Entra ID, Okta, Auth0, Keycloak): see tenants.js.
+// Provider-shaped tenants (Cognito, Entra ID, Okta, Auth0, Keycloak): see tenants/.
 const tenants = new Tenants(config.tenants, config.clients, fail, {
   reservedRealm: config.keycloak_realm,
 });

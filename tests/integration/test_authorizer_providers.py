@@ -1,5 +1,5 @@
 """The authorizer against tokens shaped as Cognito, Entra ID, Okta, Auth0 and Keycloak
-issue them, from the provider-shaped test IdP (tests/idp/tenants.js; the vendor pages
+issue them, from the provider-shaped test IdP (tests/idp/tenants/; the vendor pages
 each shape comes from are listed in tests/integration/test_idp_tenants.py).
 
 One authorizer config trusts all of them at once, each issuer with its ``provider``;

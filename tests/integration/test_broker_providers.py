@@ -1,5 +1,5 @@
 """The broker asking Cognito, Entra ID, Okta, Auth0 and Keycloak for tokens the way each
-one wants to be asked, against the provider-shaped test IdP (tests/idp/tenants.js; the
+one wants to be asked, against the provider-shaped test IdP (tests/idp/tenants/; the
 vendor pages behind each shape are listed in tests/integration/test_idp_tenants.py), with
 Secrets Manager from moto. The IdP's token log is the witness of what the broker sent.
 

@@ -1,6 +1,6 @@
 """The test identity provider's tenants issue tokens as each provider documents them.
 
-Everything here is read over HTTP from the running IdP (tests/idp/tenants.js) and checked
+Everything here is read over HTTP from the running IdP (tests/idp/tenants/) and checked
 with PyJWT, independently of scopegate's own verifier. The shapes come from:
 
 - Amazon Cognito: "Understanding the access token"

@@ -1,9 +1,9 @@
-"""Provider-shaped tenants for the test identity provider (tests/idp/tenants.js).
+"""Provider-shaped tenants for the test identity provider (tests/idp/tenants/).
 
 Each builder returns the ``IDP_CONFIG.tenants`` entry for one tenant, with the names and
 ids used across the tests; a client joins a tenant with ``tenant_client``. The shapes
 (claims, headers, JWKS members, token endpoint rules) and the vendor pages they come from
-are described in tests/idp/tenants.js.
+are described in tests/idp/tenants/.
 
     idp = IdentityProvider(
         [tenant_client("3h1example4client5id", SECRET, "orders-api/read", "pool")],

@@ -16,7 +16,7 @@ authorizer's routes are tools/demo-config.yaml's; the API has one more route,
 The same world can stand at each identity provider users run (``PROVIDERS``: ``make run
 PROVIDER=entra``): the upstream clients are then clients of a Cognito user pool, an Entra
 ID tenant (an app registration per grant), an Okta custom authorization server, an Auth0
-tenant or a Keycloak realm of the test IdP (tests/idp/tenants.js), issuing tokens shaped
+tenant or a Keycloak realm of the test IdP (tests/idp/tenants/), issuing tokens shaped
 as that provider's, and the authorizer and broker configs are the ones the README gives
 for that provider.
 """
@@ -231,7 +231,7 @@ def _secret_of(client_id: str) -> str:
 
 
 def _tenant(provider: str, ttl: int) -> dict[str, Any]:
-    """The demo tenant at each provider, as tests/idp/tenants.js takes it."""
+    """The demo tenant at each provider, as tests/idp/tenants/ takes it."""
     roles = ["orders:read", "orders:write", "admin", "ops"]
     tenants: dict[str, dict[str, Any]] = {
         "cognito": {

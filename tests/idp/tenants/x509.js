@@ -1,4 +1,4 @@
-// Self-signed X.509 certificates for the provider-shaped JWKS (tenants.js): Entra ID, Auth0
+// Self-signed X.509 certificates for the provider-shaped JWKS (this directory): Entra ID, Auth0
 // and Keycloak publish each signing key with its certificate chain (`x5c`) and thumbprint
 // (`x5t`). Node can parse certificates but not make them, so this builds the DER of a v3
 // certificate (RFC 5280 section 4.1) for an RSA key, signed with SHA-256; nothing in the
