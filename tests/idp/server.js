@@ -719,7 +719,15 @@ function tenantEndpoint(req, res, { tenant, kind }) {
     sendJson(res, 405, { error: 'method_not_allowed' }, { allow: 'GET' });
     return;
   }
-  sendJson(res, 200, tenants.document(tenant, kind));
+  let document;
+  try {
+    document = tenants.document(tenant, kind);
+  } catch (err) {
+    console.error(`idp: tenant ${tenant.name} ${kind} failed`, err);
+    sendJson(res, 500, { error: 'server_error' });
+    return;
+  }
+  sendJson(res, 200, document);
 }
 
 // -- provider-shaped admin APIs -----------------------------------------------------------
