@@ -1,8 +1,10 @@
 # scopegate: the README's commands.
 #   make run    the whole of scopegate on 127.0.0.1 until Ctrl-C: IdP, moto, local gateway
+#               (PROVIDER=cognito|entra|okta|auth0|keycloak: at that provider's tenant)
 #   make test   the full test suite (lint, types, template, checkov, build, smoke, unit,
 #               integration, e2e)
-#   make smoke  the local stack, checked: the run's commands played with a table of results
+#   make smoke  the local stack, checked: the run's commands played with a table of results,
+#               then the loop at each provider (PROVIDER=...: that one only)
 #   make demo   authorizer events of every API type and the broker flow, in one table
 #   make build  sam build for Lambda (python3.13, arm64, no Docker), then check the artifacts
 #   make bench  speed figures (ratios measured within one run)
@@ -81,11 +83,15 @@ tests/idp/node_modules/.installed: tests/idp/package.json tests/idp/package-lock
 
 idp: tests/idp/node_modules/.installed
 
+# The identity provider `make run` stands at (generic, cognito, entra, okta, auth0, keycloak).
+PROVIDER ?=
+PROVIDER_FLAG := $(if $(PROVIDER),--provider $(PROVIDER))
+
 run: $(VENV)/.installed idp
-	$(PY) tools/run.py
+	$(PY) tools/run.py $(PROVIDER_FLAG)
 
 smoke: $(VENV)/.installed idp
-	$(PY) tools/run.py --smoke
+	$(PY) tools/run.py --smoke $(PROVIDER_FLAG)
 
 demo: $(VENV)/.installed idp
 	$(PY) tools/demo.py

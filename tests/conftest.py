@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from tests.support.idp import IdentityProvider, default_clients, default_resources, serving
+from tests.support.tenants import provider_clients, provider_tenants
 
 
 @pytest.fixture(scope="session")
@@ -19,6 +20,15 @@ def idp() -> Iterator[IdentityProvider]:
     """
     with serving(IdentityProvider(default_clients(), default_resources(alg="RS256"))) as idp:
         yield idp
+
+
+@pytest.fixture(scope="session")
+def provider_idp() -> Iterator[IdentityProvider]:
+    """A running IdP with one tenant per provider (tests/support/tenants.py), shared by the
+    session: Cognito, Entra ID (two tenants), Okta, Auth0 and Keycloak. Don't change it."""
+    provider = IdentityProvider(provider_clients(), tenants=provider_tenants())
+    with serving(provider) as started:
+        yield started
 
 
 @pytest.fixture

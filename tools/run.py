@@ -7,9 +7,17 @@ functions' log lines follow on stdout, as `sam local` would show them.
 
 With ``--smoke`` it plays those commands itself (the broker's CLI as a real subprocess,
 the API calls over HTTP, a rotation through Secrets Manager), prints a table of calls and
-results, and exits 1 if any result is not the expected one.
+results, and exits 1 if any result is not the expected one; then it starts the stack at
+each identity provider users run (Cognito, Entra ID, Okta, Auth0, Keycloak: the test
+IdP's provider-shaped tenants) and plays the loop there: task -> broker -> the provider's
+token -> authorizer -> API, 200, 401 and 403, and a token shaped for another client or
+API than configured, 401.
 
-    PYTHONPATH=src:. python tools/run.py [--smoke] [--flavor rest-token|rest-request|http]
+``--provider`` starts the stack at one of them (``make run PROVIDER=entra``), or, with
+``--smoke``, checks that one only.
+
+    PYTHONPATH=src:. python tools/run.py [--smoke] [--provider NAME]
+                                         [--flavor rest-token|rest-request|http]
                                          [--cache-ttl SECONDS]
 """
 
@@ -48,14 +56,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--smoke", action="store_true", help="run the sequence, then exit")
     parser.add_argument("--flavor", choices=get_args(Flavor), default="rest-token")
     parser.add_argument("--cache-ttl", type=float, default=300.0, help="0 turns it off")
+    parser.add_argument(
+        "--provider",
+        choices=world.PROVIDERS,
+        help="the identity provider the world stands at (default generic; smoke: all)",
+    )
     args = parser.parse_args(argv)
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # no EMF lines locally
     if args.smoke:
-        return smoke(args.flavor, args.cache_ttl)
+        providers = [args.provider] if args.provider else list(world.PROVIDERS)
+        return smoke(args.flavor, args.cache_ttl, providers)
     for signum in (signal.SIGINT, signal.SIGTERM):  # even where a shell ignores SIGINT
         signal.signal(signum, _interrupt)
     try:
-        with LocalStack(flavor=args.flavor, cache_ttl=args.cache_ttl) as stack:
+        provider = args.provider or "generic"
+        with LocalStack(flavor=args.flavor, cache_ttl=args.cache_ttl, provider=provider) as stack:
             print(banner(stack), flush=True)
             while True:
                 time.sleep(3600)
@@ -72,6 +87,8 @@ def _interrupt(signum: int, frame: object) -> None:
 
 def banner(stack: LocalStack) -> str:
     """The URLs and the commands to paste into another shell."""
+    if stack.provider != "generic":
+        return provider_banner(stack)
     worker = world.TASKS["worker"]
     api, token_url = stack.api_url, stack.token_url
     cli = f"PYTHONPATH=src {PYTHON} -m token_broker.client {token_url}"
@@ -122,6 +139,60 @@ Routes: {", ".join(route.key for route in stack.api.routes)}. Other tasks: {
 """
 
 
+NAMES = {
+    "cognito": "Amazon Cognito",
+    "entra": "Microsoft Entra ID",
+    "okta": "Okta",
+    "auth0": "Auth0",
+    "keycloak": "Keycloak",
+}
+
+
+def provider_banner(stack: LocalStack) -> str:
+    """The banner of a world at a provider-shaped tenant: its URLs and the same loop."""
+    worker, at, name = world.TASKS["worker"], stack.world, NAMES[stack.provider]
+    api, token_url = stack.api_url, stack.token_url
+    cli = f"PYTHONPATH=src {PYTHON} -m token_broker.client {token_url}"
+    ttl = f"cache TTL {stack.cache_ttl:g} s" if stack.cache_ttl else "no cache"
+    issuer = json.dumps(stack.authorizer_config["issuers"][0])
+    rows = [
+        ("API, the demo backend behind the authorizer", f"{api}/orders/42"),
+        ("token broker (SigV4, local demo credentials)", token_url),
+        (f"identity provider (issuer), shaped as {name}", stack.issuer),
+        ("its token endpoint", stack.idp.tenant(stack.provider)["token_endpoint"]),
+        ("AWS: moto's Secrets Manager, SSM, Lambda", stack.aws_url),
+    ]
+    width = max(len(label) for label, _ in rows) + 3
+    urls = "\n".join(f"  {label.ljust(width)}{url}" for label, url in rows)
+    return f"""
+scopegate is running on 127.0.0.1 with {name} as identity provider ({stack.flavor}
+authorizer, {ttl}). Ctrl-C stops it.
+
+{urls}
+
+The authorizer's issuer: {issuer}
+
+Paste into another shell, from {ROOT}:
+
+  # be the ECS task {worker.role}/{worker.session}: its local demo credentials
+  export AWS_ACCESS_KEY_ID={worker.access_key} AWS_SECRET_ACCESS_KEY={worker.secret_key} \\
+         AWS_SESSION_TOKEN={worker.session_token} AWS_REGION={world.REGION}
+
+  # a token from the broker ({name}-shaped), then the API with it: 200
+  TOKEN=$({cli} --scope "{at.scope("orders:read orders:write")}")
+  curl -i -w '\\n' -H "Authorization: Bearer $TOKEN" {api}/orders/42
+
+  # no token: 401
+  curl -i -w '\\n' {api}/orders/42
+
+  # a route its scopes do not grant (admin ops): 403
+  curl -i -w '\\n' -X DELETE -H "Authorization: Bearer $TOKEN" {api}/admin/users/7
+
+Routes: {", ".join(route.key for route in stack.api.routes)}.
+Secret rotation is shown with the default provider (make run). Function logs follow.
+"""
+
+
 # -- smoke -------------------------------------------------------------------------------
 
 
@@ -137,23 +208,36 @@ class Row:
         return self.got == self.expected
 
 
-def smoke(flavor: Flavor, cache_ttl: float) -> int:
-    log = io.StringIO()
-    rows: list[Row] = []
-    with LocalStack(flavor=flavor, cache_ttl=cache_ttl, log=log) as stack:  # type: ignore[arg-type]
-        for step, call, expected, run in sequence(stack):
-            try:
-                got = run()
-            except Exception as e:  # noqa: BLE001 - a crash is a failed row, with its reason
-                got = f"error: {type(e).__name__}: {e}"
-            rows.append(Row(step, call, expected, got))
-    print(table(rows, f"scopegate smoke ({flavor} authorizer, cache TTL {cache_ttl:g} s)"))
-    failed = [row for row in rows if not row.ok]
-    if failed:
-        print(f"\n{len(failed)} of {len(rows)} calls did not give the expected result.")
-        print("Function log:\n" + log.getvalue())
+def smoke(flavor: Flavor, cache_ttl: float, providers: list[str] | None = None) -> int:
+    """The generic sequence, then each provider's loop, one stack each; 1 on any surprise."""
+    total = failures = 0
+    providers = providers or ["generic"]
+    with world.identity_provider(300, *providers) as idp:  # one IdP serves every world
+        for provider in providers:
+            log = io.StringIO()
+            rows: list[Row] = []
+            with LocalStack(
+                flavor=flavor, cache_ttl=cache_ttl, log=log, provider=provider, idp=idp
+            ) as stack:
+                steps = sequence(stack) if provider == "generic" else provider_sequence(stack)
+                for step, call, expected, run in steps:
+                    try:
+                        got = run()
+                    except Exception as e:  # noqa: BLE001 - a crash is a failed row, with why
+                        got = f"error: {type(e).__name__}: {e}"
+                    rows.append(Row(step, call, expected, got))
+            at = "" if provider == "generic" else f" at {provider}"
+            title = f"scopegate smoke{at} ({flavor} authorizer, cache TTL {cache_ttl:g} s)"
+            print(table(rows, title))
+            failed = [row for row in rows if not row.ok]
+            total, failures = total + len(rows), failures + len(failed)
+            if failed:
+                print(f"\n{len(failed)} of {len(rows)} calls did not give the expected result.")
+                print("Function log:\n" + log.getvalue())
+            print()
+    if failures:
         return 1
-    print(f"\nall {len(rows)} calls as expected")
+    print(f"all {total} calls as expected")
     return 0
 
 
@@ -222,6 +306,52 @@ def sequence(stack: LocalStack) -> list[Step]:
     ]
 
 
+def provider_sequence(stack: LocalStack) -> list[Step]:
+    """The loop at a provider: the task's token from the broker opens what its scopes
+    grant (200), nothing without a token (401) or beyond its scopes (403), and a real
+    token of the provider shaped for another client or API is unauthenticated (401)."""
+    at, tokens = stack.world, {}
+    writer = at.clients["orders-writer"]
+    scopes = at.scope("orders:read orders:write")
+
+    def token() -> str:
+        status, issued = broker_cli(stack, "worker", scopes)
+        if issued:
+            tokens["worker"] = issued
+        return status
+
+    def api(request: str, who: str | None) -> Callable[[], str]:
+        method, path = request.split(" ", 1)
+
+        def run() -> str:
+            if who == "foreign":
+                auth: str | None = f"Bearer {world.foreign_token(stack.idp, stack.provider)}"
+            else:
+                auth = f"Bearer {tokens[who]}" if who else None
+            return call_api(stack.api_url + path, method, auth, at.client_claim)
+
+        return run
+
+    return [
+        ("broker", f"worker: token_broker.client --scope '{scopes}'", "token", token),
+        ("API", "worker token: GET /orders/42", f"200 {writer}", api("GET /orders/42", "worker")),
+        ("API", "worker token: POST /orders", f"200 {writer}", api("POST /orders", "worker")),
+        ("API", "no token: GET /orders/42", "401 Unauthorized", api("GET /orders/42", None)),
+        (
+            "API",
+            "worker token: DELETE /admin/users/7",  # admin ops: not its scopes
+            "403 Forbidden",
+            api("DELETE /admin/users/7", "worker"),
+        ),
+        (
+            "API",
+            f"{at.foreign}: GET /orders/42",
+            "401 Unauthorized",
+            api("GET /orders/42", "foreign"),
+        ),
+    ]
+
+
 def broker_cli(stack: LocalStack, task: str, scopes: str) -> tuple[str, str | None]:
     """Run `python -m token_broker.client` as the task would: ("token", token) or a refusal."""
     creds = world.TASKS[task]
@@ -242,15 +372,18 @@ def broker_cli(stack: LocalStack, task: str, scopes: str) -> tuple[str, str | No
     return f"refused: {error}", None
 
 
-def call_api(url: str, method: str, authorization: str | None) -> str:
-    """ "STATUS what": the backend's principal on 200, else the gateway's message."""
+def call_api(
+    url: str, method: str, authorization: str | None, client_claim: str = "client_id"
+) -> str:
+    """ "STATUS who": on 200 the client the authorizer let in (the token's ``client_claim``,
+    passed on as context), else the gateway's message."""
     request = urllib.request.Request(url, method=method)
     if authorization is not None:
         request.add_header("Authorization", authorization)
     try:
         with OPENER.open(request, timeout=10) as response:
             body = json.loads(response.read())
-            return f"{response.status} {body['authorizer'].get('client_id')}"
+            return f"{response.status} {body['authorizer'].get(client_claim)}"
     except urllib.error.HTTPError as e:
         doc = json.loads(e.read() or b"{}")
         message = doc.get("message") or doc.get("Message") or ""

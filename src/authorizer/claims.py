@@ -52,7 +52,8 @@ def _same(expected: object, actual: object) -> bool:
 
 
 def check_claims(claims: Mapping[str, Any], issuer: IssuerConfig, now: float) -> None:
-    """``exp`` required; ``nbf``/``iat`` checked with leeway; ``aud``; ``required_claims``."""
+    """``exp`` required; ``nbf``/``iat`` checked with leeway; ``aud`` when audiences are
+    configured; ``required_claims``. The provider profile's rules are in profiles.py."""
     leeway = issuer.leeway_seconds
     exp = _numeric_date(claims, "exp", required=True)
     assert exp is not None
@@ -64,7 +65,10 @@ def check_claims(claims: Mapping[str, Any], issuer: IssuerConfig, now: float) ->
     iat = _numeric_date(claims, "iat", required=False)
     if iat is not None and now + leeway < iat:
         raise ClaimRejected("the token was issued in the future", reason="issued_in_future")
-    if not any(a in issuer.audiences for a in _audiences(claims)):
+    # A malformed aud is refused whatever is configured; with no audiences configured (the
+    # issuer has client_ids) a well-formed aud is not compared.
+    audiences = _audiences(claims)
+    if issuer.audiences and not any(a in issuer.audiences for a in audiences):
         raise ClaimRejected("the token is not meant for this API", reason="audience_mismatch")
     for name, expected in issuer.required_claims:
         if not _same(expected, claims.get(name)):

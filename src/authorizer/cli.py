@@ -1,31 +1,35 @@
 """``python -m authorizer check CONFIG [--openapi FILE]``, ``explain CONFIG --token TOKEN
 METHOD PATH`` and ``routes-from-openapi FILE [-o OUT]``.
 
-``check`` validates a config and lists every problem (exit 1 when there are any), plus
-route pairs that a cached policy cannot tell apart; with ``--openapi`` it also lists the
-drift between the config and the API's OpenAPI document (exit 1 when there is any).
-``explain`` prints the decision for one request and why; it exits 0 whatever the decision,
-non-zero only for bad input. ``routes-from-openapi`` prints the ``routes:`` an OpenAPI
-document implies. A bad OpenAPI document exits 2. The OpenAPI modules (and their parser)
-are imported only by the commands that read one.
+``check`` validates a config and lists every problem (exit 1 when there are any), the
+provider profile in effect for each issuer (its defaults marked), plus route pairs that a
+cached policy cannot tell apart; with ``--openapi`` it also lists the drift between the
+config and the API's OpenAPI document (exit 1 when there is any). ``explain`` prints the
+decision for one request and why; it exits 0 whatever the decision, non-zero only for bad
+input. ``routes-from-openapi`` prints the ``routes:`` an OpenAPI document implies. A bad
+OpenAPI document exits 2. The OpenAPI modules (and their parser) are imported only by the
+commands that read one.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from authorizer.config import AuthorizerConfig
+from authorizer.claims import scopes_of
+from authorizer.config import AuthorizerConfig, IssuerConfig
 from authorizer.decision import Authorizer
-from authorizer.errors import ConfigError, OpenApiError
+from authorizer.errors import ConfigError, OpenApiError, TokenRejected
 from authorizer.exactness import cache_conflicts as inherent_conflicts
 from authorizer.fetch import HttpJsonFetcher
+from authorizer.profiles import PROFILES
 from authorizer.route_sets import Conflict
 from authorizer.routes import ApiType, Route
 from authorizer.sources import load_file
@@ -96,6 +100,9 @@ def check(
             print(f"  - {problem}")
         return 1
     print(f"{path}: OK ({len(config.issuers)} issuer(s), {len(config.routes)} route(s))")
+    for issuer in config.issuers:
+        for line in profile_lines(issuer):
+            print(f"  {line}")
     for note in _conflict_notes(config):
         print(f"  note: {note}")
     if openapi is None:
@@ -165,6 +172,64 @@ def _write_whole(target: Path, text: str) -> None:
         raise
 
 
+def profile_lines(issuer: IssuerConfig) -> list[str]:
+    """The rules in effect for one issuer, the provider's defaults marked as such."""
+    profile = PROFILES[issuer.provider]
+    default = f" ({issuer.provider} default)"
+
+    def listed(values: Iterable[str]) -> str:
+        return ", ".join(values if isinstance(values, tuple) else sorted(values))
+
+    rules = [f"{r.claim} = {r.value!r} ({r.reason})" for r in issuer.profile_claims]
+    rules += [f"{k} = {v!r} (required_claim_mismatch)" for k, v in issuer.required_claims]
+    provider = issuer.provider + (" (default)" if issuer.provider == "generic" else "")
+    client_claim = " or ".join(issuer.client_id_claims)
+    rows = [
+        (
+            "scopes from",
+            listed(issuer.scope_claims) + (default if "scope_claims" in issuer.defaults else ""),
+        ),
+        (
+            "audience",
+            f"aud must be one of {listed(issuer.audiences)}"
+            if issuer.audiences
+            else "aud not checked",
+        ),
+        (
+            "client id",
+            f"{client_claim} must be one of {listed(issuer.client_ids)}"
+            if issuer.client_ids
+            else f"not checked (the claim is {client_claim})",
+        ),
+        (
+            "token type",
+            f"typ must be one of {listed(issuer.token_types)} (any case, application/ optional)"
+            if issuer.token_types
+            else "typ not checked",
+        ),
+        ("required", "; ".join(rules) if rules else "none"),
+        ("always", f"signature with {listed(issuer.algorithms)}, exact iss, exp"),
+        ("note", profile.note),
+    ]
+    return [f"issuer {issuer.issuer}: provider {provider}"] + [
+        f"  {label + ':':<12} {value}" for label, value in rows
+    ]
+
+
+def scope_sources(claims: dict[str, Any], issuer: IssuerConfig) -> str:
+    """Which claims gave the scopes: ``orders:read (from scp)``."""
+    parts = []
+    for name in issuer.scope_claims:
+        if name not in claims:
+            continue
+        try:
+            found = scopes_of(claims, dataclasses.replace(issuer, scope_claims=(name,)))
+        except TokenRejected:
+            continue
+        parts.append(f"{' '.join(sorted(found)) or '(none)'} (from {name})")
+    return "; ".join(parts) or f"- (none of {', '.join(issuer.scope_claims)} is present)"
+
+
 def explain(path: str, token: str, method: str, route_path: str, api: str) -> int:
     try:
         config = load_file(Path(path).absolute())  # the command line: relative to the cwd
@@ -175,11 +240,17 @@ def explain(path: str, token: str, method: str, route_path: str, api: str) -> in
     decision = authorizer.decide(_event(api, method, route_path, token))
     print(f"decision: {decision.effect} ({decision.reason})")
     print(f"route:    {decision.route or '-'}")
+    if decision.claim is not None:
+        print(f"claim:    {decision.claim}")
+    if decision.detail is not None:
+        print(f"why:      {decision.detail}")
     if decision.token is not None:
         claims = decision.token.claims
-        print(f"issuer:   {decision.token.issuer}")
+        issuer = next(i for i in config.issuers if i.issuer == decision.token.issuer)
+        print(f"issuer:   {decision.token.issuer} (provider {issuer.provider})")
         print(f"sub:      {claims.get('sub')}")
         print(f"scopes:   {' '.join(sorted(decision.token.scopes)) or '-'}")
+        print(f"          {scope_sources(claims, issuer)}")
     if decision.response is not None:
         print("response: " + json.dumps(decision.response, indent=2))
     return 0

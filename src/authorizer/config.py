@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from authorizer.errors import ConfigError
 from authorizer.jws import ALGORITHMS
+from authorizer.profiles import PROFILES, PROVIDERS, ClaimRule, Provider, profile_rules, token_type
 from authorizer.routes import Route, Segment, parse_route
 
 DEFAULT_ALGORITHMS = ("RS256",)
@@ -31,6 +32,9 @@ _ISSUER_KEYS = frozenset(
         "scope_claims",
         "required_claims",
         "leeway_seconds",
+        "provider",
+        "client_ids",
+        "token_types",
     }
 )
 _ROUTE_KEYS = frozenset({"route", "scopes", "all_scopes"})
@@ -41,12 +45,18 @@ _TOP_KEYS = frozenset({"issuers", "routes", "context_claims", "http_api_response
 @dataclass(frozen=True, slots=True)
 class IssuerConfig:
     issuer: str
-    audiences: frozenset[str]
+    audiences: frozenset[str]  # empty: `aud` is not checked (the issuer has client_ids)
     algorithms: frozenset[str]
     jwks_uri: str | None
     scope_claims: tuple[str, ...]
     required_claims: tuple[tuple[str, Any], ...]
     leeway_seconds: int
+    provider: Provider = "generic"
+    client_ids: frozenset[str] = frozenset()  # empty: the client id is not checked
+    token_types: frozenset[str] = frozenset()  # normalised (profiles.token_type); empty: any
+    client_id_claims: tuple[str, ...] = PROFILES["generic"].client_id_claims
+    profile_claims: tuple[ClaimRule, ...] = ()  # the profile's rules not overridden
+    defaults: frozenset[str] = frozenset()  # keys whose value is the profile's default
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,7 +179,27 @@ def _issuer(raw: object, n: int, problems: list[str]) -> IssuerConfig | None:
     if unknown:
         check.add(f"{where}: unknown keys {sorted(unknown)}")
     issuer = check(lambda: check_url(raw.get("issuer"), f"{where}.issuer"), "")
-    audiences = check(lambda: _strings(raw.get("audiences"), f"{where}.audiences"), _NO_STRINGS)
+    provider = raw.get("provider", "generic")
+    if provider not in PROVIDERS:
+        check.add(
+            f"{where}.provider {provider!r} is not a known provider; choose one of "
+            f"{', '.join(PROVIDERS)}"
+        )
+        provider = "generic"
+    profile = PROFILES[provider]
+
+    def listed(key: str) -> tuple[str, ...]:
+        """An optional list key: () when absent; a present one must hold strings."""
+        if key not in raw:
+            return ()
+        return check(lambda: _strings(raw[key], f"{where}.{key}"), _NO_STRINGS)
+
+    audiences, client_ids = listed("audiences"), listed("client_ids")
+    if "audiences" not in raw and "client_ids" not in raw:
+        check.add(
+            f"{where}: give 'audiences' (the token's aud), 'client_ids' (its client id claim:"
+            f" {' or '.join(profile.client_id_claims)}) or both"
+        )
     what = f"{where}.algorithms"
     algorithms = check(
         lambda: _strings(raw.get("algorithms", list(DEFAULT_ALGORITHMS)), what), _NO_STRINGS
@@ -179,12 +209,14 @@ def _issuer(raw: object, n: int, problems: list[str]) -> IssuerConfig | None:
     jwks_uri = raw.get("jwks_uri")
     if jwks_uri is not None:
         jwks_uri = check(lambda: check_url(jwks_uri, f"{where}.jwks_uri"), None)
+    defaults = {k for k in ("scope_claims",) if k not in raw}
     scope_claims = check(
         lambda: _strings(
-            raw.get("scope_claims", list(DEFAULT_SCOPE_CLAIMS)), f"{where}.scope_claims"
+            raw.get("scope_claims", list(profile.scope_claims)), f"{where}.scope_claims"
         ),
         _NO_STRINGS,
     )
+    token_types = listed("token_types")  # RFC 8725 explicit typing; absent: typ is not read
     required = raw.get("required_claims", {})
     if not isinstance(required, dict) or not all(isinstance(k, str) for k in required):
         check.add(
@@ -194,6 +226,17 @@ def _issuer(raw: object, n: int, problems: list[str]) -> IssuerConfig | None:
     leeway = raw.get("leeway_seconds", 0)
     if isinstance(leeway, bool) or not isinstance(leeway, int) or not 0 <= leeway <= 300:
         check.add(f"{where}.leeway_seconds must be an integer from 0 to 300, not {got(leeway)}")
+    rules: tuple[ClaimRule, ...] = ()
+    if issuer:
+        try:
+            rules = profile_rules(provider, issuer)
+        except ConfigError as e:
+            check.add(f"{where}.issuer: {e}")
+        if provider == "auth0" and not issuer.endswith("/"):
+            check.add(
+                f"{where}.issuer: an auth0 issuer ends with '/' (https://{{tenant}}.auth0.com/),"
+                " as its tokens' iss does"
+            )
     if check.failed:
         return None
     return IssuerConfig(
@@ -204,6 +247,12 @@ def _issuer(raw: object, n: int, problems: list[str]) -> IssuerConfig | None:
         scope_claims,
         tuple(required.items()),
         leeway,
+        provider,
+        frozenset(client_ids),
+        frozenset(token_type(t) for t in token_types),
+        profile.client_id_claims,
+        tuple(rule for rule in rules if rule.claim not in required),  # explicit keys win
+        frozenset(defaults),
     )
 
 

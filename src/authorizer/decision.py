@@ -35,6 +35,8 @@ class Decision:
     token: VerifiedToken | None = None
     route: str | None = None
     response: dict[str, Any] | None = None  # None: raise Unauthorized
+    claim: str | None = None  # the claim (or header) that refused the token, when one did
+    detail: str | None = None  # why, in words (never quotes the token)
 
 
 class Authorizer:
@@ -56,7 +58,8 @@ class Authorizer:
         try:
             token = self.verifier.verify(request.token)
         except TokenRejected as e:
-            return Decision("unauthenticated", e.reason, request)
+            claim = getattr(e, "claim", None)
+            return Decision("unauthenticated", e.reason, request, claim=claim, detail=str(e))
         route = self.routes.match(request.api, request.method, request.path)
         allowed = route is not None and route.granted(token.scopes)
         reason = "granted" if allowed else ("no_route" if route is None else "scope_missing")

@@ -68,9 +68,16 @@ class InvalidSignature(TokenRejected):
 
 
 class ClaimRejected(TokenRejected):
-    """A claim check failed; ``reason`` says which (``expired``, ``audience_mismatch``...)."""
+    """A claim check failed; ``reason`` says which (``expired``, ``audience_mismatch``...)
+    and ``claim``, when set, names the claim (or header) that decided."""
 
     reason = "claim_invalid"
+    claim: str | None = None
+
+    def __init__(self, message: str, *, reason: str | None = None, claim: str | None = None):
+        super().__init__(message, reason=reason)
+        if claim is not None:
+            self.claim = claim
 
 
 class IssuerUnknown(TokenRejected):

@@ -126,6 +126,8 @@ def _log(decision: Decision) -> None:
         fields["request"] = request.route_text
     if decision.route is not None:
         fields["route"] = decision.route
+    if decision.claim is not None:
+        fields["claim"] = decision.claim
     token = decision.token
     if token is not None:
         for name in _LOGGED_CLAIMS:

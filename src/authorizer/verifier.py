@@ -1,4 +1,5 @@
-"""Token verification: strict parsing, the issuer's allow-list and keys, then claims."""
+"""Token verification: strict parsing, the issuer's allow-list and keys, then claims (the
+baseline of claims.py, then the provider profile's rules of profiles.py)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from authorizer.errors import AlgorithmNotAllowed, IssuerUnknown
 from authorizer.fetch import JsonFetcher
 from authorizer.jwks import IssuerKeys
 from authorizer.jws import parse, verify_signature
+from authorizer.profiles import check_profile
 
 CACHE_SIZE = 1024
 CACHE_SECONDS = 60.0
@@ -88,6 +90,9 @@ class Verifier:
             raise AlgorithmNotAllowed(f"{jws.alg} is not allowed for this issuer")
         verify_signature(jws, keys.key_for(jws.kid, jws.alg))
         check_claims(jws.payload, issuer, now)
+        # On the hot path, an issuer with no profile rules to check skips the call.
+        if issuer.token_types or issuer.profile_claims or issuer.client_ids:
+            check_profile(jws.header, jws.payload, issuer)
         verified = VerifiedToken(
             jws.payload, scopes_of(jws.payload, issuer), issuer.issuer, jws.kid
         )

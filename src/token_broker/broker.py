@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 from token_broker.credentials import Credentials
-from token_broker.errors import InvalidClient, Unavailable, UpstreamError
+from token_broker.errors import InvalidClient, Unavailable
 from token_broker.grants import Issue
+from token_broker.providers import answer_scope
 from token_broker.secret_store import SecretStore
 from token_broker.token_cache import CachedToken, CacheKey, TokenCache
 from token_broker.upstream import IdpClient, UpstreamToken
@@ -100,15 +101,13 @@ class Broker:
 
 
 def _scope(issue: Issue, answer: UpstreamToken) -> str:
-    """The scope to echo: the IdP's, which must not exceed what was asked for."""
-    if answer.scope is None:
-        return " ".join(issue.scopes)
-    granted = set(answer.scope.split())
-    extra = granted - set(issue.scopes)
-    if extra:
-        raise UpstreamError(
-            f"the identity provider granted client {issue.client.name!r} scopes "
-            "that were not asked for",
-            reason="idp_scope_mismatch",
-        )
-    return " ".join(sorted(granted))
+    """The scope to echo: what the token grants, checked by the client's provider rules."""
+    client = issue.client
+    return answer_scope(
+        client.provider,
+        client.name,
+        issue.scopes,
+        issue.granted,
+        answer.access_token,
+        answer.scope,
+    )

@@ -16,6 +16,7 @@ from authorizer.errors import ConfigError as DocumentError
 from authorizer.sources import DocumentSource
 from token_broker.errors import ConfigError
 from token_broker.principal import Principal, PrincipalError, parse_grant_principal
+from token_broker.providers import PROVIDERS, Provider, client_problems, grant_problems
 
 AuthMethod = Literal["client_secret_basic", "client_secret_post", "private_key_jwt"]
 AUTH_METHODS: tuple[AuthMethod, ...] = (
@@ -28,7 +29,7 @@ DEFAULT_MIN_REMAINING = 60
 SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
 
 _CLIENT_KEYS = frozenset(
-    {"secret", "issuer", "token_endpoint", "auth_method", "resource", "audience"}
+    {"secret", "issuer", "token_endpoint", "auth_method", "resource", "audience", "provider"}
 )
 _GRANT_KEYS = frozenset({"principal", "client", "scopes"})
 _TOP_KEYS = frozenset({"clients", "grants", "min_remaining_seconds"})
@@ -45,6 +46,7 @@ class ClientConfig:
     auth_method: AuthMethod
     resource: str | None
     audience: str | None
+    provider: Provider = "generic"  # how tokens are requested (token_broker.providers)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,14 +129,28 @@ def _client(name: object, raw: object) -> ClientConfig:
         raise ConfigError(
             f"{where}.auth_method must be one of {', '.join(AUTH_METHODS)}, not {got(method)}"
         )
+    provider = raw.get("provider", "generic")
+    if provider not in PROVIDERS:
+        raise ConfigError(
+            f"{where}.provider {provider!r} is not a known provider; choose one of "
+            f"{', '.join(PROVIDERS)}"
+        )
+    resource = _optional_str(raw, "resource", where)
+    audience = _optional_str(raw, "audience", where)
+    problems = client_problems(
+        provider, issuer=issuer, token_endpoint=endpoint, resource=resource, audience=audience
+    )
+    if problems:
+        raise ConfigError(f"{where}: {'; '.join(problems)}")
     return ClientConfig(
         name,
         secret,
         issuer,
         endpoint,
         cast(AuthMethod, method),
-        _optional_str(raw, "resource", where),
-        _optional_str(raw, "audience", where),
+        resource,
+        audience,
+        cast(Provider, provider),
     )
 
 
@@ -162,6 +178,9 @@ def _grant(raw: object, n: int, clients: Mapping[str, ClientConfig]) -> Grant:
     bad = [s for s in scopes if not isinstance(s, str) or not SCOPE_TOKEN.fullmatch(s)]
     if bad:
         raise ConfigError(f"{where}.scopes: {got(bad)} are not OAuth scope tokens")
+    problems = grant_problems(clients[client].provider, scopes)
+    if problems:
+        raise ConfigError(f"{where}.scopes: {'; '.join(problems)}")
     return Grant(principal, client, frozenset(scopes))
 
 

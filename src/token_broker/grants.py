@@ -31,6 +31,7 @@ class Issue:
 
     client: ClientConfig
     scopes: tuple[str, ...]  # sorted: the token cache key and the upstream `scope`
+    granted: frozenset[str] = frozenset()  # the grant's scopes: the most a token may carry
 
 
 def grants_of(config: BrokerConfig, principal: Principal) -> tuple[Grant, ...]:
@@ -55,7 +56,7 @@ def choose(config: BrokerConfig, grants: tuple[Grant, ...], request: TokenReques
     ):
         if wanted is not None and wanted != own:
             raise InvalidTarget(f"{field} is not the one configured for client {grant.client!r}")
-    return Issue(client, tuple(sorted(request.scopes or grant.scopes)))
+    return Issue(client, tuple(sorted(request.scopes or grant.scopes)), grant.scopes)
 
 
 def _pick(grants: tuple[Grant, ...], request: TokenRequest) -> Grant:

@@ -30,6 +30,7 @@ from authorizer.errors import ConfigError as UrlError
 from token_broker.config import ClientConfig
 from token_broker.credentials import Credentials
 from token_broker.errors import ConfigError, InvalidClient, Unavailable, UpstreamError
+from token_broker.providers import token_request
 from token_broker.transport import MAX_BYTES, HttpTransport, Response, Transport, TransportError
 
 UNAVAILABLE_RETRY_AFTER = 2  # seconds, when a failing IdP does not say
@@ -109,16 +110,15 @@ class IdpClient:
         *,
         deadline: float,
     ) -> UpstreamToken:
-        """One client credentials grant for ``scopes`` (all of the client's when empty)."""
+        """One client credentials grant for ``scopes`` (all of the client's when empty), asked
+        the way the client's provider wants it (token_broker.providers)."""
         fields, headers = _client_authentication(client, credentials)
         endpoint = self.token_endpoint(client, deadline)
-        fields = [("grant_type", "client_credentials"), *fields]
-        if scopes:
-            fields.append(("scope", " ".join(scopes)))
-        if client.resource is not None:
-            fields.append(("resource", client.resource))  # RFC 8707
-        if client.audience is not None:
-            fields.append(("audience", client.audience))
+        fields = [
+            ("grant_type", "client_credentials"),
+            *fields,
+            *token_request(client.provider, scopes, client.resource, client.audience),
+        ]
 
         def attempt(timeout: float) -> Response:
             form = list(fields)

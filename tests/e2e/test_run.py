@@ -3,6 +3,7 @@ shell, read the answers, press Ctrl-C."""
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import re
@@ -91,6 +92,42 @@ def test_the_printed_commands_work_when_pasted_and_ctrl_c_stops_everything() -> 
         discovery = issuer.group(1) + "/.well-known/openid-configuration"
         with pytest.raises(urllib.error.URLError, match=r"[Cc]onnection refused"):
             opener.open(discovery, timeout=2)  # the IdP it started has stopped too
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="the printed commands use curl")
+@pytest.mark.parametrize("provider", ["cognito", "entra"])
+def test_make_run_at_a_provider_prints_commands_that_work_when_pasted(provider: str) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env |= {"PYTHONPATH": "src:.", "AWS_CONFIG_FILE": os.devnull}
+    process = subprocess.Popen(
+        [sys.executable, "tools/run.py", "--provider", provider],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        banner = read_banner(process)
+        assert "as identity provider" in banner
+        issuer = re.search(r"identity provider \(issuer\), shaped as [^\n]*?\s(http\S+)", banner)
+        assert issuer is not None, banner
+        script = "set -e\n" + pasted_commands(banner).replace("curl -i", "curl -s -i")
+        shell = subprocess.run(
+            ["bash", "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+        )
+        assert shell.returncode == 0, shell.stderr
+        statuses = re.findall(r"^HTTP/1\.[01] (\d{3})", shell.stdout, re.MULTILINE)
+        assert statuses == ["200", "401", "403"], shell.stdout  # token, none, beyond its scopes
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        with opener.open(issuer.group(1) + "/.well-known/openid-configuration", timeout=5) as r:
+            assert json.loads(r.read())["issuer"] == issuer.group(1)
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=20) == 0
     finally:
         if process.poll() is None:
             process.kill()

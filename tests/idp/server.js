@@ -2,8 +2,18 @@
 // tokens through the client credentials grant, on 127.0.0.1 only.
 //
 // Configured by the JSON document in env var IDP_CONFIG (see tests/support/idp.py).
-// Prints exactly one line on stdout when ready: {"ready": true, "issuer": "http://127.0.0.1:PORT"}
-// Test-only endpoints under /__test/: POST rotate-keys, GET stats, POST reset-stats (also
+// Prints exactly one line on stdout when ready: {"ready": true, "issuer": "http://127.0.0.1:PORT",
+// "tenants": {NAME: {"provider", "issuer", "token_endpoint", "jwks_uri", ...}}}.
+//
+// Provider-shaped tenants (IDP_CONFIG.tenants, see tenants/): a Cognito user pool, Entra
+// ID tenants, an Okta custom authorization server, Auth0 tenants (each on a port of its own:
+// their issuer is the root of a host, with a trailing "/") and Keycloak realms, each with
+// its own endpoints, keys, token shape and token endpoint rules; a client with `tenant`
+// belongs to that one only (anywhere else it is an unknown client). The generic issuer's
+// JWKS publishes only its own keys.
+//
+// Test-only endpoints under /__test/: POST id-token ({tenant, client_id}: a Cognito ID
+// token of that app client), POST rotate-keys, GET stats, POST reset-stats (also
 // clears the token log), POST faults, GET token-log, GET secrets/{client_id} (id, status,
 // created, expires and the SHA-256 of each secret, never a value), POST secret-propagation
 // ({"delay_ms": N}: secrets created afterwards work only N ms after their creation), POST
@@ -62,6 +72,8 @@ import { createServer } from 'node:http';
 
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import Provider, { errors } from 'oidc-provider';
+
+import { Tenants } from './tenants/index.js';
 
 // oidc-provider prints notices with console.info; stdout is reserved for the ready line.
 console.log = console.error;
@@ -145,10 +157,16 @@ function generateKeys(algs) {
 }
 
 const config = loadConfig();
-const allScopes = new Set();
+// Provider-shaped tenants (Cognito, Entra ID, Okta, Auth0, Keycloak): see tenants/.
+const tenants = new Tenants(config.tenants, config.clients, fail, {
+  reservedRealm: config.keycloak_realm,
+});
+const allScopes = new Set(tenants.scopes());
 for (const entry of [...config.clients, ...Object.values(config.resources)]) {
   for (const scope of (entry.scope ?? '').split(' ')) if (scope) allScopes.add(scope);
 }
+// The tenant a token request was sent to (its endpoints, its token shape), by request.
+const tenantOfRequest = new WeakMap();
 
 let issuer;
 let keys = [];        // every private JWK the provider knows (published in its JWKS)
@@ -304,8 +322,8 @@ function buildProvider() {
       response_types: [],
       redirect_uris: [],
     })),
-    extraClientMetadata: { properties: ['scopegate_secrets'], validator: validateSecretList },
-    jwks: { keys },
+    extraClientMetadata: { properties: ['scopegate_secrets', 'tenant'], validator: validateSecretList },
+    jwks: { keys: [...keys, ...tenants.signingKeys()] },
     scopes: [...allScopes],
     routes: { jwks: ROUTES.jwks, token: ROUTES.token },
     clientDefaults: { id_token_signed_response_alg: config.signing_algs[0] },
@@ -317,7 +335,10 @@ function buildProvider() {
         enabled: true,
         defaultResource: (_ctx, _client, oneOf) => oneOf ?? config.default_resource ?? undefined,
         useGrantedResource: () => true,
-        getResourceServerInfo: (_ctx, resource) => {
+        getResourceServerInfo: (_ctx, resource, client) => {
+          const shaped = tenants.resourceInfo(resource, client);
+          if (shaped === null) throw new errors.InvalidTarget();  // another tenant's API
+          if (shaped) return shaped;
           const info = config.resources[resource];
           if (!info) throw new errors.InvalidTarget();
           const alg = info.alg ?? 'RS256';
@@ -334,11 +355,13 @@ function buildProvider() {
     ttl: {
       ClientCredentials: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? 300,
     },
+    formats: { customizers: { jwt: async (_ctx, token, jwt) => tenants.customize(token, jwt) } },
     // oidc-provider checks exp, jti (replay), iss, sub, the signature and that aud is one of
     // issuer / token endpoint; like Okta and Entra ID, this IdP insists on the token endpoint.
     assertJwtClientAuthClaimsAndHeader: async (ctx, claims) => {
       const audiences = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
-      if (!audiences.includes(ctx.oidc.urlFor('token'))) {
+      const tenant = tenantOfRequest.get(ctx.req);
+      if (!audiences.includes(tenant ? tenant.endpoints.token_endpoint : ctx.oidc.urlFor('token'))) {
         throw new errors.InvalidClientAuth('aud (JWT audience) must be the token endpoint URL');
       }
     },
@@ -580,9 +603,35 @@ function adaptAliasForm(alias, form, clientId) {
   return true;
 }
 
-async function tokenEndpoint(req, res, alias = null) {
+// Rewrite the JSON body that is about to be sent (status, document) -> document.
+function rewriteJson(res, rewrite) {
+  const end = res.end;
+  res.end = function rewritten(chunk, ...rest) {
+    if (chunk !== undefined && chunk !== null && typeof chunk !== 'function' && !res.headersSent) {
+      let doc;
+      try {
+        doc = JSON.parse(Buffer.isBuffer(chunk) ? chunk.toString('utf8') : String(chunk));
+      } catch {
+        return end.call(this, chunk, ...rest);
+      }
+      const text = JSON.stringify(rewrite(res.statusCode, doc));
+      res.setHeader('content-length', Buffer.byteLength(text));
+      return end.call(this, text, ...rest);
+    }
+    return end.call(this, chunk, ...rest);
+  };
+}
+
+// The tenant a configured client belongs to (null: the generic issuer's), undefined if unknown.
+function clientTenant(clientId) {
+  const client = config.clients.find((entry) => entry.client_id === clientId);
+  return client === undefined ? undefined : (client.tenant ?? null);
+}
+
+async function tokenEndpoint(req, res, alias = null, tenant = null) {
   const body = await readBody(req);
   const entry = describeTokenRequest(req, body);
+  if (tenant) entry.tenant = tenant.name;
   tokenLog.push(entry);
   const end = res.end;
   res.end = function recordStatus(...args) {
@@ -597,6 +646,13 @@ async function tokenEndpoint(req, res, alias = null) {
     return;
   }
   if (refuseWrongSecretMethod(res, entry)) return;
+  // A client exists at its own issuer only: a tenant's clients are unknown elsewhere.
+  const belongs = clientTenant(entry.client_id);
+  if (belongs !== undefined && belongs !== (tenant?.name ?? null)) {
+    const where = tenant ? `tenant ${tenant.name}` : 'the generic issuer';
+    refuseClient(res, entry, `${entry.client_id} is not a client of ${where}`);
+    return;
+  }
   // Checked against and handed to the same provider, even if a secret change replaces it.
   const current = { provider, handler };
   const form = isForm(req) ? new URLSearchParams(body.toString('utf8')) : null;
@@ -624,11 +680,54 @@ async function tokenEndpoint(req, res, alias = null) {
     }
   }
   if (alias && form && adaptAliasForm(alias, form, entry.client_id)) rewritten = true;
+  if (tenant && form) {
+    // The request as the tenant's provider reads it (its resource and scope rules).
+    const clientEntry = config.clients.find((candidate) => candidate.client_id === entry.client_id);
+    const refusal = tenants.adapt(tenant, form, clientEntry ?? {});
+    if (refusal) {
+      sendJson(res, refusal.status, refusal.body, { 'cache-control': 'no-store' });
+      return;
+    }
+    rewritten = true;
+    tenantOfRequest.set(req, tenant);
+    rewriteJson(res, (status, doc) => (status === 200 ? tenants.answer(tenant, doc) : doc));
+  }
   // The stream is consumed; oidc-provider reads an already parsed body from req.body.
   req.body = rewritten ? Buffer.from(form.toString(), 'utf8') : body;
   if (rewritten) req.headers['content-length'] = String(req.body.length);
-  if (alias) req.url = ROUTES.token;
+  if (alias || tenant) req.url = ROUTES.token;
   current.handler(req, res);
+}
+
+// A tenant's discovery document, JWKS or token endpoint.
+function tenantEndpoint(req, res, { tenant, kind }) {
+  if (kind === 'token_endpoint') {
+    stats.token_requests += 1;
+    if (req.method !== 'POST') {
+      sendJson(res, 405, { error: 'invalid_request', error_description: 'use POST' }, { allow: 'POST' });
+      return;
+    }
+    tokenEndpoint(req, res, null, tenant).catch((err) => {
+      console.error('idp: tenant token endpoint failed', err);
+      if (!res.headersSent) sendJson(res, 500, { error: 'server_error' });
+    });
+    return;
+  }
+  if (kind.startsWith('jwks_uri')) stats.jwks_requests += 1;
+  else stats.discovery_requests += 1;
+  if (req.method !== 'GET') {
+    sendJson(res, 405, { error: 'method_not_allowed' }, { allow: 'GET' });
+    return;
+  }
+  let document;
+  try {
+    document = tenants.document(tenant, kind);
+  } catch (err) {
+    console.error(`idp: tenant ${tenant.name} ${kind} failed`, err);
+    sendJson(res, 500, { error: 'server_error' });
+    return;
+  }
+  sendJson(res, 200, document);
 }
 
 // -- provider-shaped admin APIs -----------------------------------------------------------
@@ -1184,6 +1283,11 @@ async function testEndpoint(req, res, path) {
     const body = await readJson(req);
     return sendJson(res, 200, { kids: rotateKeys(body.keep_old === true) });
   }
+  if (req.method === 'POST' && path === '/__test/id-token') {
+    // Cognito issues ID tokens only when a user signs in, which this IdP does not do.
+    const { tenant, client_id: clientId, username } = await readJson(req);
+    return sendJson(res, 200, { id_token: await tenants.cognitoIdToken(tenant, clientId, username) });
+  }
   if (req.method === 'GET' && path === '/__test/stats') return sendJson(res, 200, stats);
   if (req.method === 'POST' && path === '/__test/reset-stats') {
     for (const key of Object.keys(stats)) stats[key] = 0;
@@ -1219,9 +1323,14 @@ async function testEndpoint(req, res, path) {
   return sendJson(res, 404, { error: 'not_found' });
 }
 
-const server = createServer((req, res) => {
+function serve(req, res) {
   const url = new URL(req.url, 'http://127.0.0.1');
   const path = url.pathname;
+  const shaped = tenants.route(issuer, path);
+  if (shaped) {
+    tenantEndpoint(req, res, shaped);
+    return;
+  }
   if (path.startsWith('/__test/')) {
     testEndpoint(req, res, path).catch((err) => sendJson(res, 400, { error: String(err) }));
     return;
@@ -1252,23 +1361,63 @@ const server = createServer((req, res) => {
     return;
   }
   if (alias) req.url = ROUTES.token;
+  if (path === ROUTES.jwks && tenants.list.length) {
+    // The tenants' keys sit in the same keystore; the generic issuer publishes its own.
+    const theirs = tenants.signingKids();
+    rewriteJson(res, (status, doc) => (status === 200 && Array.isArray(doc.keys)
+      ? { ...doc, keys: doc.keys.filter((key) => !theirs.has(key.kid)) } : doc));
+  }
   handler(req, res);
-});
+}
 
+const server = createServer(serve);
+
+// A tenant that is the root of a host (Auth0) gets a port of its own, serving only its
+// endpoints, as https://{tenant}.auth0.com/ does.
+function tenantServer(tenant) {
+  const own = createServer((req, res) => {
+    const shaped = tenants.route(tenant.base, new URL(req.url, 'http://127.0.0.1').pathname);
+    if (shaped) tenantEndpoint(req, res, shaped);
+    else sendJson(res, 404, { error: 'not_found' });
+  });
+  own.on('error', (err) => fail(`server error: ${err.message}`));
+  return own;
+}
+
+function listen(target, port) {
+  return new Promise((resolve) => { target.listen(port, HOST, () => resolve(target.address().port)); });
+}
+
+const servers = [server];
 server.on('error', (err) => fail(`server error: ${err.message}`));
-server.listen(Number(config.port ?? 0), HOST, () => {
-  issuer = `http://${HOST}:${server.address().port}`;
+(async () => {
+  issuer = `http://${HOST}:${await listen(server, Number(config.port ?? 0))}`;
+  const ports = new Map();
+  for (const tenant of tenants.ownPort) {
+    const own = tenantServer(tenant);
+    servers.push(own);
+    // tenants.route needs the base before the first request; 0 until listening.
+    ports.set(tenant.name, await listen(own, 0));
+  }
+  tenants.place(issuer, (tenant) => `http://${HOST}:${ports.get(tenant.name)}`);
   try {
     rotateKeys(false);
   } catch (err) {
     fail(`cannot start provider: ${err.stack ?? err}`);
   }
-  process.stdout.write(`{"ready": true, "issuer": ${JSON.stringify(issuer)}}\n`);
-});
+  const ready = { ready: true, issuer, tenants: tenants.summary() };
+  process.stdout.write(`${JSON.stringify(ready)}\n`);
+})();
 
 function shutdown() {
-  server.close(() => process.exit(0));
-  server.closeAllConnections();
+  let open = servers.length;
+  for (const each of servers) {
+    each.close(() => {
+      open -= 1;
+      if (open === 0) process.exit(0);
+    });
+    each.closeAllConnections();
+  }
   setTimeout(() => process.exit(0), 2000).unref();
 }
 process.on('SIGTERM', shutdown);

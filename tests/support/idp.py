@@ -29,6 +29,12 @@ as Auth0 may, ``reset_secrets()`` restores the configured ones; see tests/idp/se
 
     with IdentityProvider([*default_clients(), management_client()]) as idp:
         admin = idp.token("admin-api", MANAGEMENT_SECRET, scope=MANAGEMENT_SCOPE)
+
+Provider-shaped tenants (``tenants=``, built with tests/support/tenants.py): a Cognito user
+pool, Entra ID tenants, an Okta custom authorization server, Auth0 tenants and Keycloak
+realms, each issuing tokens as that provider does at its own endpoints (``tenant(name)``);
+``tenant_token()`` asks a tenant's token endpoint, ``cognito_id_token()`` makes the ID token
+a user's sign-in would return.
 """
 
 from __future__ import annotations
@@ -256,6 +262,7 @@ class IdentityProvider:
         okta_api_token: str = OKTA_API_TOKEN,
         management_scope: str = MANAGEMENT_SCOPE,
         keycloak_realm: str = KEYCLOAK_REALM,
+        tenants: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
         self.clients = [dict(c) for c in (clients if clients is not None else default_clients())]
         self.okta_api_token = okta_api_token
@@ -270,9 +277,11 @@ class IdentityProvider:
             "okta_api_token": okta_api_token,
             "management_scope": management_scope,
             "keycloak_realm": keycloak_realm,
+            "tenants": {name: dict(spec) for name, spec in (tenants or {}).items()},
         }
         self.start_timeout = start_timeout
         self.issuer = ""
+        self.tenants: dict[str, dict[str, str]] = {}
         self.token_endpoint = ""
         self.jwks_uri = ""
         self._proc: subprocess.Popen[str] | None = None
@@ -348,8 +357,13 @@ class IdentityProvider:
             line = line.rstrip("\n")
             if is_stdout and not self._ready.is_set() and line.startswith('{"ready"'):
                 try:
-                    self.issuer = str(_json_object(line)["issuer"])
-                except (ValueError, KeyError, IdentityProviderError):
+                    ready = _json_object(line)
+                    self.issuer = str(ready["issuer"])
+                    self.tenants = {
+                        str(name): {str(k): str(v) for k, v in info.items()}
+                        for name, info in ready.get("tenants", {}).items()
+                    }
+                except (ValueError, KeyError, AttributeError, IdentityProviderError):
                     self._output.append(line)
                     continue
                 self._ready.set()
@@ -438,15 +452,18 @@ class IdentityProvider:
         kid: str | None = None,
         client_assertion: str | None = None,
         audience: str | None = None,
+        endpoint: str | None = None,
     ) -> dict[str, Any]:
         """The full token endpoint response for a client credentials grant.
 
         ``auth="private_key_jwt"`` sends ``client_assertion`` as given, or one signed with
         ``private_key`` (and ``kid``) for this IdP's token endpoint. ``audience`` is sent
-        as a form parameter, as Auth0-style clients do.
+        as a form parameter, as Auth0-style clients do. ``endpoint`` is another token
+        endpoint of this IdP (a tenant's) to ask instead.
         """
         if not self.token_endpoint:
             raise IdentityProviderError("the identity provider is not started")
+        endpoint = endpoint or self.token_endpoint
         form = {"grant_type": "client_credentials"}
         if scope is not None:
             form["scope"] = scope
@@ -469,9 +486,7 @@ class IdentityProvider:
             if client_assertion is None:
                 if private_key is None:
                     raise ValueError("private_key_jwt needs a private_key or a client_assertion")
-                client_assertion = sign_client_assertion(
-                    client_id, private_key, self.token_endpoint, kid=kid
-                )
+                client_assertion = sign_client_assertion(client_id, private_key, endpoint, kid=kid)
             form |= {
                 "client_assertion_type": JWT_BEARER_ASSERTION,
                 "client_assertion": client_assertion,
@@ -479,7 +494,7 @@ class IdentityProvider:
         else:
             raise ValueError(f"unsupported client authentication {auth!r}")
         request = urllib.request.Request(
-            self.token_endpoint,
+            endpoint,
             data=urllib.parse.urlencode(form).encode(),
             method="POST",
             headers=headers,
@@ -519,6 +534,58 @@ class IdentityProvider:
         if not isinstance(token, str):
             raise IdentityProviderError(f"token response without access_token: {body}")
         return token
+
+    # -- provider-shaped tenants ------------------------------------------------------------
+
+    def tenant(self, name: str) -> dict[str, str]:
+        """A tenant's ``provider``, ``issuer``, ``token_endpoint``, ``jwks_uri`` and
+        ``discovery`` URLs (Entra ID adds ``issuer_v1``, ``discovery_v1``, ``jwks_uri_v1``)."""
+        if name not in self.tenants:
+            raise KeyError(f"no tenant {name!r}; configured: {sorted(self.tenants)}")
+        return self.tenants[name]
+
+    def tenant_token_response(
+        self,
+        tenant: str,
+        client_id: str,
+        client_secret: str | None = None,
+        scope: str | None = None,
+        *,
+        audience: str | None = None,
+        resource: str | None = None,
+        auth: str = "client_secret_basic",
+    ) -> dict[str, Any]:
+        """The answer of a tenant's token endpoint to a client credentials grant."""
+        return self.token_response(
+            client_id,
+            client_secret if client_secret is not None else self.client_secret(client_id),
+            scope,
+            resource,
+            auth,
+            audience=audience,
+            endpoint=self.tenant(tenant)["token_endpoint"],
+        )
+
+    def tenant_token(
+        self,
+        tenant: str,
+        client_id: str,
+        scope: str | None = None,
+        *,
+        audience: str | None = None,
+    ) -> str:
+        """An access token from a tenant, for one of its clients (its configured secret)."""
+        body = self.tenant_token_response(tenant, client_id, scope=scope, audience=audience)
+        token = body.get("access_token")
+        if not isinstance(token, str):
+            raise IdentityProviderError(f"token response without access_token: {body}")
+        return token
+
+    def cognito_id_token(self, tenant: str, client_id: str) -> str:
+        """The ID token a user's sign-in at a Cognito app client returns (signed by the
+        pool's ID token key); client credentials never return one."""
+        body = json.dumps({"tenant": tenant, "client_id": client_id}).encode()
+        return str(_json_object(self._request("POST", "/__test/id-token", body))["id_token"])
 
     # -- test-only endpoints ---------------------------------------------------------------
 

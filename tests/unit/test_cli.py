@@ -139,3 +139,51 @@ def test_explain_exits_non_zero_for_bad_input(tmp_path: Path) -> None:
         run("explain", str(tmp_path / "missing.json"), "--token", "x", "GET", "/").returncode != 0
     )
     assert run("explain").returncode != 0
+
+
+def test_check_prints_the_profile_in_effect_for_each_issuer(tmp_path: Path) -> None:
+    tenant = "7f9c0d2e-5b1a-4c3d-9e8f-0a1b2c3d4e5f"
+    doc = {
+        "issuers": [
+            {
+                "issuer": "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf012",
+                "provider": "cognito",
+                "client_ids": ["3h1example4client5id"],
+            },
+            {
+                "issuer": f"https://login.microsoftonline.com/{tenant}/v2.0",
+                "provider": "entra",
+                "audiences": ["api://orders"],
+                "token_types": ["JWT"],
+                "scope_claims": ["roles"],
+            },
+            {"issuer": "https://idp.example.com", "audiences": ["a"]},
+        ],
+        "routes": [{"route": "GET /x", "scopes": ["s"]}],
+    }
+    result = run("check", write(tmp_path, doc))
+    assert result.returncode == 0, result.stdout
+    out = result.stdout
+    assert "eu-west-1_AbCdEf012: provider cognito" in out
+    assert "scopes from: scope (cognito default)" in out
+    assert "client id:   client_id must be one of 3h1example4client5id" in out
+    assert "audience:    aud not checked" in out
+    assert "token_use = 'access' (token_use_mismatch)" in out
+    assert "/v2.0: provider entra" in out
+    assert "scopes from: roles\n" in out  # explicit: no "(default)"
+    assert f"tid = '{tenant}' (tenant_mismatch)" in out
+    assert "typ must be one of jwt" in out
+    assert "client id:   not checked (the claim is azp or appid)" in out
+    assert "idp.example.com: provider generic (default)" in out
+    assert "scopes from: scope, scp (generic default)" in out
+
+
+def test_check_names_an_unknown_provider_and_the_choices(tmp_path: Path) -> None:
+    doc = {
+        "issuers": [{"issuer": "https://idp.example.com", "provider": "ping", "audiences": ["a"]}],
+        "routes": [{"route": "GET /x", "scopes": ["s"]}],
+    }
+    result = run("check", write(tmp_path, doc))
+    assert result.returncode == 1
+    assert "provider 'ping' is not a known provider" in result.stdout
+    assert "generic, cognito, entra, okta, auth0, keycloak" in result.stdout

@@ -1,6 +1,8 @@
 """The whole of scopegate on 127.0.0.1, with no AWS account: what `make run` starts.
 
-    identity provider   tests/idp (oidc-provider, node), the demo clients of world.py
+    identity provider   tests/idp (oidc-provider, node), the demo clients of world.py, at
+                        the generic issuer or at one provider-shaped tenant (``provider``:
+                        cognito, entra, okta, auth0, keycloak)
     AWS                 moto's server: Secrets Manager (client secrets), SSM (both configs),
                         Lambda and IAM (only so that RotateSecret finds the rotation function)
     gateway             one HTTP server: POST /token goes to the broker behind SigV4
@@ -33,6 +35,7 @@ import boto3
 from botocore.config import Config
 
 from tests.support.gateway import HttpServer, LambdaContext, LocalBrokerGateway, Reply, Request
+from tests.support.idp import IdentityProvider
 from token_broker.client import BrokerClient
 from tools.local import world
 from tools.local.apigw import Flavor, ProtectedApi
@@ -48,8 +51,9 @@ class LocalStack:
     ``flavor`` is the API's authorizer type (rest-token, rest-request or http), ``cache_ttl``
     the authorizer result cache's TTL (0 turns it off), ``min_remaining`` the broker's
     ``min_remaining_seconds`` (above the IdP's token lifetime, every request reaches the
-    IdP), ``token_ttl`` the IdP's access token lifetime. ``log`` receives the functions'
-    log lines (default: left where they are, stdout).
+    IdP), ``token_ttl`` the IdP's access token lifetime, ``provider`` the identity provider
+    the world stands at (world.PROVIDERS). ``log`` receives the functions' log lines
+    (default: left where they are, stdout).
     """
 
     def __init__(
@@ -60,11 +64,18 @@ class LocalStack:
         min_remaining: int | None = None,
         token_ttl: int = 300,
         log: io.TextIOBase | None = None,
+        provider: str = "generic",
+        idp: IdentityProvider | None = None,
     ) -> None:
         self.flavor: Flavor = flavor
         self.cache_ttl = cache_ttl
         self.min_remaining = min_remaining
-        self.idp = world.identity_provider(token_ttl)
+        self.provider = provider
+        self.world = world.world_at(provider)
+        # A running IdP (world.identity_provider with this provider) may be shared by
+        # several stacks one after the other; the stack then neither starts nor stops it.
+        self._own_idp = idp is None
+        self.idp = idp if idp is not None else world.identity_provider(token_ttl, provider)
         self._log = log
         self._exit = ExitStack()
         self.server: HttpServer | None = None
@@ -80,7 +91,8 @@ class LocalStack:
         return self
 
     def _start(self) -> None:
-        self._exit.enter_context(self.idp)
+        if self._own_idp:
+            self._exit.enter_context(self.idp)
         self.aws_url = self._exit.enter_context(moto_server())
         self.secrets = self.aws_client("secretsmanager")
         self.ssm = self.aws_client("ssm")
@@ -159,15 +171,20 @@ class LocalStack:
 
     # -- wiring ---------------------------------------------------------------------------
 
+    @property
+    def issuer(self) -> str:
+        """The issuer of the world's tokens (the provider tenant's, or the generic one)."""
+        return world.issuer_of(self.idp, self.provider)
+
     def _seed(self) -> None:
-        self.authorizer_config = world.authorizer_config(self.idp)
-        broker_config = world.broker_config(self.idp, self.min_remaining)
+        self.authorizer_config = world.authorizer_config(self.idp, self.provider)
+        broker_config = world.broker_config(self.idp, self.min_remaining, self.provider)
         for name, doc in (
             (world.AUTHORIZER_PARAMETER, self.authorizer_config),
             (world.BROKER_PARAMETER, broker_config),
         ):
             self.ssm.put_parameter(Name=name, Value=json.dumps(doc), Type="String")
-        for name, value in world.client_secrets(self.idp).items():
+        for name, value in world.client_secrets(self.idp, self.provider).items():
             self.secrets.create_secret(Name=name, SecretString=value)
 
     def _runtimes(self) -> tuple[Any, Any, Any]:

@@ -12,6 +12,13 @@ management API of the test IdP named for rotation, so RotateSecret (with the fun
 ARN) against the local stack really replaces the secret at the identity provider. The
 authorizer's routes are tools/demo-config.yaml's; the API has one more route,
 ``GET /reports``, that the config does not mention, so every token is refused there.
+
+The same world can stand at each identity provider users run (``PROVIDERS``: ``make run
+PROVIDER=entra``): the upstream clients are then clients of a Cognito user pool, an Entra
+ID tenant (an app registration per grant), an Okta custom authorization server, an Auth0
+tenant or a Keycloak realm of the test IdP (tests/idp/tenants/), issuing tokens shaped
+as that provider's, and the authorizer and broker configs are the ones the README gives
+for that provider.
 """
 
 from __future__ import annotations
@@ -92,16 +99,226 @@ TASKS = {
 }
 
 
-def identity_provider(token_ttl: int = 300) -> IdentityProvider:
-    """The test IdP with the demo clients; tokens live ``token_ttl`` seconds."""
-    return IdentityProvider(default_clients(), default_resources(ttl=token_ttl))
+PROVIDERS = ("generic", "cognito", "entra", "okta", "auth0", "keycloak")
 
 
-def authorizer_config(idp: IdentityProvider) -> dict[str, Any]:
-    """tools/demo-config.yaml, with the running IdP as its issuer."""
+@dataclass(frozen=True, slots=True)
+class ProviderWorld:
+    """How the demo world looks at one identity provider (``make run PROVIDER=...``).
+
+    ``clients`` maps each broker client to its client at the provider; ``scopes`` maps
+    the demo scopes to the provider's (only Cognito's differ: resource-server scopes);
+    ``client_claim`` is the claim naming the client in its tokens (passed to the API as
+    context); ``foreign`` says what token the authorizer must refuse for this provider.
+    """
+
+    provider: str
+    clients: dict[str, str]
+    scopes: dict[str, str]
+    client_claim: str
+    scope_claims: tuple[str, ...]
+    foreign: str = ""
+
+    @property
+    def outsider(self) -> str:
+        """A client of the same tenant that no grant names and the config does not list."""
+        return OUTSIDERS[self.provider]
+
+    def scope(self, scopes: str) -> str:
+        """Demo scopes (``orders:read orders:write``) as this provider names them."""
+        return " ".join(self.scopes.get(s, s) for s in scopes.split())
+
+
+DEMO_SCOPES = ("orders:read", "orders:write", "admin", "ops", "ws:connect")
+_SAME = {s: s for s in DEMO_SCOPES}
+# Cognito scopes are "resource-server-identifier/scope-name".
+_COGNITO = {s: f"orders-api/{s.split(':')[-1]}" for s in DEMO_SCOPES}
+COGNITO_POOL = "us-east-1_ScOpEgAtE"
+ENTRA_TENANT = "7f9c0d2e-5b1a-4c3d-9e8f-0a1b2c3d4e5f"
+ENTRA_API_APP_ID = "0b1c2d3e-4f50-4172-8394-a5b6c7d8e9f0"
+ENTRA_BILLING_URI = "api://billing"
+OKTA_SERVER = "aus1scopegate0local"
+AUTH0_API = "https://api.orders.example"
+AUTH0_BILLING = "https://api.billing.example"
+KEYCLOAK_REALM_NAME = "orders"
+OUTSIDERS = {
+    "generic": "all",
+    "cognito": "9z8outsider7app6client5xy",
+    "entra": "99999999-8888-4777-8666-555555555555",
+    "okta": "0oa9outsider8client7",
+    "auth0": "ZyXwVuTsRqPoNmLkJiHgFeDcBa987654",
+    "keycloak": "outsider",
+}
+PROFILES = {
+    "generic": ProviderWorld(
+        "generic",
+        {"orders-writer": "writer", "orders-reader": "reader", "orders-admin": "admin"},
+        _SAME,
+        "client_id",
+        ("scope",),
+    ),
+    "cognito": ProviderWorld(
+        "cognito",
+        {
+            "orders-writer": "3h1writer4client5id6abcde",
+            "orders-reader": "5k2reader8client9id0fghij",
+            "orders-admin": "7m3admin4client5id6klmnop",
+        },
+        _COGNITO,
+        "client_id",
+        ("scope",),
+        "a Cognito ID token of the writer's app client",
+    ),
+    "entra": ProviderWorld(
+        "entra",
+        {  # one app registration per grant: Entra cannot scope a token down
+            "orders-writer": "11111111-2222-4333-8444-555555555555",
+            "orders-reader": "22222222-3333-4444-8555-666666666666",
+            "orders-admin": "33333333-4444-4555-8666-777777777777",
+        },
+        _SAME,
+        "azp",
+        ("roles",),
+        "an Entra token of this tenant for another API",
+    ),
+    "okta": ProviderWorld(
+        "okta",
+        {
+            "orders-writer": "0oa1writer2client3id4",
+            "orders-reader": "0oa5reader6client7id8",
+            "orders-admin": "0oa9admin0client1id23",
+        },
+        _SAME,
+        "cid",
+        ("scp",),
+        "an Okta token whose cid is not listed",
+    ),
+    "auth0": ProviderWorld(
+        "auth0",
+        {
+            "orders-writer": "WrItErClIeNtId0123456789abcdefgh",
+            "orders-reader": "ReAdErClIeNtId0123456789abcdefgh",
+            "orders-admin": "AdMiNcLiEnTiD0123456789abcdefghi",
+        },
+        _SAME,
+        "azp",
+        ("scope", "permissions"),
+        "an Auth0 token for another API",
+    ),
+    "keycloak": ProviderWorld(
+        "keycloak",
+        {
+            "orders-writer": "orders-writer",
+            "orders-reader": "orders-reader",
+            "orders-admin": "orders-admin",
+        },
+        _SAME,
+        "azp",
+        ("scope",),
+        "a Keycloak token whose azp is not listed",
+    ),
+}
+
+
+def world_at(provider: str = "generic") -> ProviderWorld:
+    if provider not in PROFILES:
+        raise ValueError(f"unknown provider {provider!r}; choose one of {', '.join(PROVIDERS)}")
+    return PROFILES[provider]
+
+
+def _secret_of(client_id: str) -> str:
+    return f"sg-local-{client_id[:16]}-Xq3vB8nR"
+
+
+def _tenant(provider: str, ttl: int) -> dict[str, Any]:
+    """The demo tenant at each provider, as tests/idp/tenants/ takes it."""
+    roles = ["orders:read", "orders:write", "admin", "ops"]
+    tenants: dict[str, dict[str, Any]] = {
+        "cognito": {
+            "user_pool_id": COGNITO_POOL,
+            "resource_servers": [
+                {"identifier": "orders-api", "scopes": ["read", "write", "admin", "ops"]}
+            ],
+        },
+        "entra": {
+            "tenant_id": ENTRA_TENANT,
+            "apis": [
+                {"app_id": ENTRA_API_APP_ID, "app_id_uri": ORDERS_API, "roles": roles},
+                {
+                    "app_id": "4c5d6e7f-8091-4a2b-9c3d-4e5f60718293",
+                    "app_id_uri": ENTRA_BILLING_URI,
+                    "roles": ["invoices:read"],
+                },
+            ],
+        },
+        "okta": {"auth_server_id": OKTA_SERVER, "audience": ORDERS_API, "scopes": roles},
+        "auth0": {
+            "apis": [
+                {"identifier": AUTH0_API, "scopes": roles},
+                {"identifier": AUTH0_BILLING, "scopes": ["invoices:read"]},
+            ]
+        },
+        # No default client scopes, as the README advises: tokens carry what was granted.
+        "keycloak": {"realm": KEYCLOAK_REALM_NAME, "scopes": roles, "default_scopes": []},
+    }
+    return {"provider": provider, "ttl": ttl, **tenants[provider]}
+
+
+def identity_provider(token_ttl: int = 300, *providers: str) -> IdentityProvider:
+    """The test IdP with the demo clients, at the generic issuer and at each provider's
+    tenant (one IdP can serve several worlds); tokens live ``token_ttl`` seconds."""
+    grants = {client: scopes for client, (_, _, _, scopes) in UPSTREAM.items()}
+    clients: list[dict[str, str]] = list(default_clients())
+    tenants: dict[str, dict[str, Any]] = {}
+    for provider in providers:
+        if provider == "generic":
+            continue
+        at = world_at(provider)
+        tenants[provider] = _tenant(provider, token_ttl)
+        scopes = {
+            client_id: at.scope(" ".join(grants[name])) for name, client_id in at.clients.items()
+        }
+        scopes[at.outsider] = at.scope("orders:read") + " invoices:read"
+        clients += [
+            {
+                "client_id": client_id,
+                "client_secret": _secret_of(client_id),
+                "scope": scope,
+                "token_endpoint_auth_method": "client_secret_basic",
+                "tenant": provider,
+            }
+            for client_id, scope in scopes.items()
+        ]
+    return IdentityProvider(clients, default_resources(ttl=token_ttl), tenants=tenants)
+
+
+def issuer_of(idp: IdentityProvider, provider: str = "generic") -> str:
+    return idp.issuer if provider == "generic" else idp.tenant(provider)["issuer"]
+
+
+def authorizer_config(idp: IdentityProvider, provider: str = "generic") -> dict[str, Any]:
+    """tools/demo-config.yaml, with the running IdP (or its provider tenant) as its issuer."""
     text = (ROOT / "tools" / "demo-config.yaml").read_text(encoding="utf-8")
     doc: dict[str, Any] = yaml.safe_load(text)
-    doc["issuers"][0]["issuer"] = idp.issuer
+    doc["issuers"][0]["issuer"] = issuer_of(idp, provider)
+    if provider == "generic":
+        return doc
+    world = world_at(provider)
+    entry: dict[str, Any] = {"issuer": issuer_of(idp, provider), "provider": provider}
+    listed = sorted(world.clients.values())
+    entry |= {
+        "cognito": {"client_ids": listed},
+        "entra": {"audiences": [ENTRA_API_APP_ID], "token_types": ["JWT"]},
+        "okta": {"audiences": [ORDERS_API], "client_ids": listed},
+        "auth0": {"audiences": [AUTH0_API]},
+        "keycloak": {"client_ids": listed},
+    }[provider]
+    doc["issuers"] = [entry]
+    for route in doc["routes"]:
+        for key in ("scopes", "all_scopes"):
+            if key in route:
+                route[key] = [world.scope(s) for s in route[key]]
+    doc["context_claims"] = ["sub", world.client_claim, *world.scope_claims]
     return doc
 
 
@@ -111,15 +328,28 @@ def api_routes(config: dict[str, Any]) -> list[str]:
     return routes + EXTRA_ROUTES
 
 
-def broker_config(idp: IdentityProvider, min_remaining: int | None = None) -> dict[str, Any]:
+def broker_config(
+    idp: IdentityProvider, min_remaining: int | None = None, provider: str = "generic"
+) -> dict[str, Any]:
     """The broker document (README "Broker configuration"): one grant per task role."""
+    world = world_at(provider)
+    client: dict[str, Any] = {"issuer": issuer_of(idp, provider), "resource": ORDERS_API}
+    if provider != "generic":
+        client = {"issuer": issuer_of(idp, provider), "provider": provider}
+        client |= {
+            "entra": {"resource": ORDERS_API},  # asked for as api://orders/.default
+            "auth0": {"audience": AUTH0_API},
+        }.get(provider, {})
     doc: dict[str, Any] = {
         "clients": {
-            name: {"secret": secret, "issuer": idp.issuer, "resource": ORDERS_API}
-            for name, (secret, _, _, _) in UPSTREAM.items()
+            name: {"secret": secret, **client} for name, (secret, _, _, _) in UPSTREAM.items()
         },
         "grants": [
-            {"principal": f"arn:aws:iam::{ACCOUNT}:role/{role}", "client": name, "scopes": scopes}
+            {
+                "principal": f"arn:aws:iam::{ACCOUNT}:role/{role}",
+                "client": name,
+                "scopes": [world.scope(s) for s in scopes],
+            }
             for name, (_, _, role, scopes) in UPSTREAM.items()
         ],
     }
@@ -128,8 +358,18 @@ def broker_config(idp: IdentityProvider, min_remaining: int | None = None) -> di
     return doc
 
 
-def client_secrets(idp: IdentityProvider) -> dict[str, str]:
-    """Secret name -> SecretString for every secret the stack seeds."""
+def client_secrets(idp: IdentityProvider, provider: str = "generic") -> dict[str, str]:
+    """Secret name -> SecretString for every secret the stack seeds. The default world's
+    secrets name the IdP's Okta API for rotation; the provider worlds' hold the client
+    credentials only (rotation is shown with the default world)."""
+    if provider != "generic":
+        world = world_at(provider)
+        return {
+            secret: json.dumps(
+                {"client_id": world.clients[name], "client_secret": _secret_of(world.clients[name])}
+            )
+            for name, (secret, _, _, _) in UPSTREAM.items()
+        }
     values = {
         MANAGEMENT_SECRET: {"org_url": idp.issuer, "api_token": OKTA_API_TOKEN},
     } | {
@@ -142,6 +382,18 @@ def client_secrets(idp: IdentityProvider) -> dict[str, str]:
         for secret, client_id, _, _ in UPSTREAM.values()
     }
     return {name: json.dumps(value) for name, value in values.items()}
+
+
+def foreign_token(idp: IdentityProvider, provider: str) -> str:
+    """A real token of the provider that the world's authorizer must refuse (401)."""
+    world = world_at(provider)
+    if provider == "cognito":
+        return idp.cognito_id_token(provider, world.clients["orders-writer"])
+    if provider == "entra":
+        return idp.tenant_token(provider, world.outsider, f"{ENTRA_BILLING_URI}/.default")
+    if provider == "auth0":
+        return idp.tenant_token(provider, world.outsider, audience=AUTH0_BILLING)
+    return idp.tenant_token(provider, world.outsider, "orders:read")
 
 
 def backend(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -19,9 +19,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from token_broker.credentials import Credentials
+from token_broker.providers import IDP_PROVIDERS
 from token_broker.rotation.errors import RotationConfigError
 
-PROVIDERS = ("cognito", "okta", "entra", "keycloak", "auth0")
+PROVIDERS = IDP_PROVIDERS  # one vocabulary with the broker clients' `provider`
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
