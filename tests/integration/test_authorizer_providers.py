@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.support.iam import iam_allows
 
 from authorizer.cli import main as cli
 from authorizer.decision import Unauthorized
@@ -46,6 +45,7 @@ from tests.support.tenants import (
     OKTA_OTHER_CLIENT,
 )
 from tests.unit.test_handler import event
+from tools.local.iam import iam_allows
 
 pytestmark = pytest.mark.integration
 
