@@ -7,8 +7,9 @@ One vocabulary with the rotation secrets' ``provider`` key (``IDP_PROVIDERS``), 
 - ``entra``: Entra ID cannot scope a token down. A client asks for
   ``<resource>/.default`` and gets every app role its app registration holds, in the
   token's ``roles`` (the answer has no ``scope``). The broker asks that way, checks that
-  the roles cover the requested scopes and stay within the caller's grant, and answers
-  with the roles as ``scope``: what the token really grants.
+  the roles cover the requested scopes, and answers with the roles as ``scope``: what the
+  token really grants, which may be more than the caller's grant (least privilege is the
+  app registration's: one per grant, holding exactly its roles).
 - ``auth0``: the API is named by ``audience`` (required); without it Auth0 refuses.
 - ``cognito``: resource-server scopes (``orders-api/read``); its answer has no ``scope``,
   which RFC 6749 section 5.1 reads as "the scopes requested".
@@ -17,10 +18,10 @@ One vocabulary with the rotation secrets' ``provider`` key (``IDP_PROVIDERS``), 
 - ``keycloak``: a realm (``https://{host}/realms/{realm}``); it adds the client's default
   client scopes (``profile email`` in a new realm) to every token.
 
-For every provider but ``generic`` the answer's scope may hold scopes not asked for, as
-long as the caller's grant holds them (Entra's roles, Keycloak's default scopes); beyond
-the grant the broker refuses to hand the token out (502): a task never gets more than its
-grant. ``generic`` keeps RFC 6749's reading: never more than was asked for.
+For the other providers, which can scope a token down, the answer's scope may hold scopes
+not asked for as long as the caller's grant holds them (Keycloak's default scopes); beyond
+the grant the broker refuses to hand the token out (502). ``generic`` keeps RFC 6749's
+reading: never more than was asked for.
 """
 
 from __future__ import annotations
@@ -131,7 +132,7 @@ def answer_scope(
                 "assign them to the client's app registration (API permissions, admin consent)",
                 reason="idp_roles_missing",
             )
-        return _within(provider, client, roles, granted)
+        return " ".join(sorted(roles))  # Entra cannot scope down: say what it granted
     if answered is None:  # RFC 6749 5.1: the scopes requested (Cognito leaves scope out)
         return " ".join(requested)
     scopes = set(answered.split())
@@ -146,7 +147,6 @@ def answer_scope(
 
 
 _NARROW = {
-    "entra": "give the grant an app registration of its own holding exactly its app roles",
     "keycloak": "remove the default client scopes Keycloak adds (the client's Client scopes tab)",
 }
 
@@ -169,7 +169,7 @@ def _roles(client: str, access_token: str) -> set[str]:
     Safe to read unverified: the broker is the OAuth client. It has just received this
     token from the token endpoint it authenticated to, over TLS; the token is addressed to
     the API, which verifies it. The broker reads ``roles`` only to refuse handing out a
-    token that does less or more than the caller's grant, never to grant anything.
+    token that does less than was asked and to say what it grants, never to grant anything.
     """
     claims = _payload(access_token)
     if claims is None:
