@@ -1,8 +1,11 @@
 """Client credentials as stored in Secrets Manager.
 
 Secret value (JSON): ``{"client_id": ..., "client_secret": ...}`` or, for
-``private_key_jwt``, ``{"client_id": ..., "private_key": "<PKCS#8 PEM>", "kid": ...}``.
-Rotation adds its own keys (``provider`` and the provider's secret id), ignored here.
+``private_key_jwt``, ``{"client_id": ..., "private_key": "<PKCS#8 PEM>", "kid": ...}``, or
+``{"client_id": ..., "kid": ...}`` when a KMS key signs (the client's ``signing_key``).
+Whether a secret holds what its client's ``auth_method`` needs is checked where it is
+used (``upstream``), since only the client's configuration knows. Rotation adds its own
+keys (``provider`` and the provider's secret id), ignored here.
 """
 
 from __future__ import annotations
@@ -43,8 +46,6 @@ def parse_secret(text: str, *, secret: str, version_id: str = "") -> Credentials
         fields[key] = item
     if fields["client_id"] is None:
         raise ConfigError(f"secret {secret!r} has no client_id")
-    if fields["client_secret"] is None and fields["private_key"] is None:
-        raise ConfigError(f"secret {secret!r} has neither client_secret nor private_key")
     return Credentials(
         fields["client_id"],
         fields["client_secret"],
