@@ -89,7 +89,7 @@ class Runtime:
     def shared_cache_failed(self, error: SharedCacheError) -> None:
         """Count every failure; one WARNING a minute at most (the request goes on)."""
         metrics.count("SharedCacheError", error.reason)
-        now = time.monotonic()
+        now = self.clock()
         if self._warned_at is None or now - self._warned_at >= SHARED_CACHE_WARNING_SECONDS:
             self._warned_at = now
             logger.warning(

@@ -133,10 +133,11 @@ class KmsSigner:
 def _public_signing_key(key_id: str, answer: dict[str, Any]) -> PublicSigningKey:
     spec = answer.get("KeySpec") or answer.get("CustomerMasterKeySpec")
     alg = _SPECS.get(str(spec))
-    if answer.get("KeyUsage") != "SIGN_VERIFY" or alg is None:
+    usage = answer.get("KeyUsage")
+    if usage != "SIGN_VERIFY" or alg is None:
         raise ConfigError(
-            f"KMS key {key_id!r} is not a SIGN_VERIFY key of spec "
-            f"{', '.join(_SPECS)} (it is {answer.get('KeyUsage')} {spec})",
+            f"KMS key {key_id!r} is not an RSA or ECC_NIST_P256 key for SIGN_VERIFY "
+            f"(KeySpec {spec or 'unknown'}, KeyUsage {usage or 'unknown'})",
             reason="signing_key_unusable",
         )
     public = load_der_public_key(bytes(answer["PublicKey"]))
@@ -163,14 +164,14 @@ def thumbprint(jwk: dict[str, str]) -> str:
     return _b64(hashlib.sha256(canonical.encode("ascii")).digest())
 
 
-def default_client() -> Any:
+def default_client(region: str | None = None) -> Any:
     import boto3
     from botocore.config import Config
 
     config = Config(
         connect_timeout=1, read_timeout=2, retries={"total_max_attempts": 2, "mode": "standard"}
     )
-    return boto3.client("kms", config=config)
+    return boto3.client("kms", region_name=region, config=config)
 
 
 def _uint(value: int, length: int | None = None) -> str:
