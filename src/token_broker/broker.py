@@ -16,16 +16,17 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from token_broker.credentials import Credentials
 from token_broker.errors import InvalidClient, Unavailable, UpstreamError
 from token_broker.grants import Issue
 from token_broker.secret_store import SecretStore
-from token_broker.shared_cache import SharedCache, Source
 from token_broker.token_cache import CachedToken, CacheKey, TokenCache
-from token_broker.token_table import shared_key
 from token_broker.upstream import IdpClient, UpstreamToken
+
+if TYPE_CHECKING:  # a broker without a shared cache never loads it (nor cryptography)
+    from token_broker.shared_cache import SharedCache, Source
 
 # Reading the other staged secret version and asking again needs this much of the budget.
 FALLBACK_BUDGET_SECONDS = 4.0
@@ -75,6 +76,8 @@ class Broker:
             if self.shared is None:
                 token = self._fetch(issue, deadline)
             else:
+                from token_broker.token_table import shared_key
+
                 token, source = self.shared.fetch(
                     shared_key(client, issue.scopes),
                     self.min_remaining,

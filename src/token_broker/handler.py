@@ -12,7 +12,7 @@ import logging
 import os
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
@@ -25,9 +25,11 @@ from token_broker.events import HttpRequest, parse_event
 from token_broker.grants import choose, grants_of
 from token_broker.principal import Caller, PrincipalError, parse_caller
 from token_broker.secret_store import SecretStore
-from token_broker.shared_cache import SharedCache
-from token_broker.token_table import SharedCacheError
 from token_broker.upstream import IdpClient
+
+if TYPE_CHECKING:
+    from token_broker.shared_cache import SharedCache
+    from token_broker.token_table import SharedCacheError
 
 logging._srcfile = None  # the lean formatter prints no source location; skip computing it
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "scopegate-broker")
@@ -81,6 +83,7 @@ class Runtime:
             return None
         # Imported here: a broker without a shared cache never loads them.
         from token_broker.envelope import Envelope
+        from token_broker.shared_cache import SharedCache
         from token_broker.token_table import TokenTable
 
         table = TokenTable(config.table, Envelope(config.kms_key, self._kms), self._dynamodb)

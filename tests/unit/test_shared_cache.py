@@ -24,7 +24,7 @@ from token_broker.envelope import Envelope
 from token_broker.shared_cache import BYPASS_SECONDS, LEASE_SECONDS, OWN_CALL_RESERVE, SharedCache
 from token_broker.token_cache import CachedToken
 from token_broker.token_table import SharedCacheError, SharedKey, TokenTable, shared_key
-from tools.local.fleet import create_shared_cache
+from tools.local.fleet import create_shared_cache, moto_process
 
 REGION = "us-east-1"
 CLIENT = ClientConfig(
@@ -46,8 +46,24 @@ def aws() -> Iterator[tuple[str, str]]:
         yield create_shared_cache(_client("dynamodb"), _client("kms"))
 
 
+@pytest.fixture(scope="module")
+def atomic_aws() -> Iterator[str]:
+    """moto's server with DynamoDB's atomic conditional writes (see tools/local/moto_atomic):
+    in process, moto may let two concurrent conditional writes both succeed."""
+    with moto_process() as url:
+        yield url
+
+
 def _client(service: str, **kwargs: Any) -> Any:
     return boto3.client(service, region_name=REGION, **kwargs)
+
+
+def _remote(url: str) -> Callable[..., Any]:
+    def client(service: str, **kwargs: Any) -> Any:
+        keys = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
+        return _client(service, endpoint_url=url, **keys, **kwargs)
+
+    return client
 
 
 @dataclass
@@ -91,9 +107,10 @@ def environment(
     sleep: Callable[[float], None] = time.sleep,
     dynamodb: Any = None,
     errors: list[SharedCacheError] | None = None,
+    client: Callable[..., Any] = _client,
 ) -> SharedCache:
-    envelope = Envelope(kms_key, _client("kms"))
-    store = TokenTable(table, envelope, dynamodb or _client("dynamodb"))
+    envelope = Envelope(kms_key, client("kms"))
+    store = TokenTable(table, envelope, dynamodb or client("dynamodb"))
     sink = errors if errors is not None else []
     return SharedCache(store, on_error=sink.append, clock=clock, sleep=sleep)
 
@@ -118,9 +135,11 @@ def test_a_token_one_environment_fetched_is_served_from_the_table_to_another(
     assert idp.calls == 1
 
 
-def test_concurrent_environments_make_one_identity_provider_call(aws: tuple[str, str]) -> None:
+def test_concurrent_environments_make_one_identity_provider_call(atomic_aws: str) -> None:
+    client = _remote(atomic_aws)
+    aws = create_shared_cache(client("dynamodb"), client("kms"), table="concurrent")
     idp = Idp(delay=0.3)  # long enough for every environment to find the lease
-    environments = [environment(*aws) for _ in range(8)]
+    environments = [environment(*aws, client=client) for _ in range(8)]
     results: list[Any] = []
     start = threading.Barrier(len(environments))
 

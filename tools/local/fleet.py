@@ -4,7 +4,8 @@ Lambda runs one execution environment per concurrent request, each a process wit
 own memory; the shared cache exists for exactly that. ``Fleet`` starts N processes of
 ``tools/local/environment.py`` with the environment variables a deployed function gets,
 invokes them with API Gateway REST events, reads their log lines and can SIGKILL one.
-``create_shared_cache`` makes the table and the KMS key as the template does (in moto).
+``create_shared_cache`` makes the table and the KMS key as the template does (in moto),
+``moto_process`` runs moto's server with DynamoDB's atomic writes.
 
     with Fleet(4, env) as fleet:
         answer = fleet[0].invoke(token_event(caller, "scope=orders:read"))
@@ -12,15 +13,18 @@ invokes them with API Gateway REST events, reads their log lines and can SIGKILL
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
 import urllib.request
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, Self
@@ -143,6 +147,38 @@ class Fleet:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+@contextlib.contextmanager
+def moto_process(start_timeout: float = 30.0) -> Iterator[str]:
+    """moto's server in a process of its own on 127.0.0.1, one request at a time so that
+    conditional writes are atomic as in DynamoDB (``moto_atomic``); yields its URL."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tools.local.moto_atomic", str(port)],
+        cwd=ROOT,
+        env=dict(os.environ, PYTHONPATH=f"{ROOT / 'src'}{os.pathsep}{ROOT}"),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + start_timeout
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("moto's server did not start") from None
+                time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
 
 
 def function_env(config: dict[str, Any], aws_url: str, **extra: str) -> dict[str, str]:
