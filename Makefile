@@ -1,5 +1,6 @@
 # scopegate: the README's commands.
 #   make run    the whole of scopegate on 127.0.0.1 until Ctrl-C: IdP, moto, local gateway
+#               (SHARED_CACHE=1: with the broker's shared token cache in moto's DynamoDB)
 #   make test   the full test suite (lint, types, template, build, smoke, unit, integration, e2e)
 #   make smoke  the local stack, checked: the run's commands played with a table of results
 #   make demo   authorizer events of every API type and the broker flow, in one table
@@ -64,11 +65,14 @@ tests/idp/node_modules/.installed: tests/idp/package.json tests/idp/package-lock
 
 idp: tests/idp/node_modules/.installed
 
+# SHARED_CACHE=1: the broker's shared token cache on (moto's DynamoDB and KMS).
+RUN_FLAGS := $(if $(filter-out 0,$(SHARED_CACHE)),--shared-cache)
+
 run: $(VENV)/.installed idp
-	$(PY) tools/run.py
+	$(PY) tools/run.py $(RUN_FLAGS)
 
 smoke: $(VENV)/.installed idp
-	$(PY) tools/run.py --smoke
+	$(PY) tools/run.py --smoke $(RUN_FLAGS)
 
 demo: $(VENV)/.installed idp
 	$(PY) tools/demo.py
@@ -96,7 +100,8 @@ test: $(VENV)/.installed idp lint typecheck template build smoke
 
 bench: $(VENV)/.installed idp
 	$(PY) tools/bench.py; a=$$?; $(PY) tools/bench_broker.py; b=$$?; \
-	$(PY) tools/bench_load.py; c=$$?; exit $$((a | b | c))
+	$(PY) tools/bench_fleet.py; d=$$?; \
+	$(PY) tools/bench_load.py; c=$$?; exit $$((a | b | c | d))
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) .aws-sam tests/idp/node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis

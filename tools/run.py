@@ -10,7 +10,10 @@ the API calls over HTTP, a rotation through Secrets Manager), prints a table of 
 results, and exits 1 if any result is not the expected one.
 
     PYTHONPATH=src:. python tools/run.py [--smoke] [--flavor rest-token|rest-request|http]
-                                         [--cache-ttl SECONDS]
+                                         [--cache-ttl SECONDS] [--shared-cache]
+
+``--shared-cache`` (``make run SHARED_CACHE=1``) turns the broker's shared token cache on:
+a DynamoDB table and a KMS key in moto, as ``BrokerSharedCache=dynamodb`` deploys them.
 """
 
 from __future__ import annotations
@@ -48,14 +51,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--smoke", action="store_true", help="run the sequence, then exit")
     parser.add_argument("--flavor", choices=get_args(Flavor), default="rest-token")
     parser.add_argument("--cache-ttl", type=float, default=300.0, help="0 turns it off")
+    parser.add_argument(
+        "--shared-cache", action="store_true", help="the broker's token table (moto's DynamoDB)"
+    )
     args = parser.parse_args(argv)
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # no EMF lines locally
     if args.smoke:
-        return smoke(args.flavor, args.cache_ttl)
+        return smoke(args.flavor, args.cache_ttl, args.shared_cache)
     for signum in (signal.SIGINT, signal.SIGTERM):  # even where a shell ignores SIGINT
         signal.signal(signum, _interrupt)
     try:
-        with LocalStack(flavor=args.flavor, cache_ttl=args.cache_ttl) as stack:
+        with LocalStack(
+            flavor=args.flavor, cache_ttl=args.cache_ttl, shared_cache=args.shared_cache
+        ) as stack:
             print(banner(stack), flush=True)
             while True:
                 time.sleep(3600)
@@ -77,13 +85,24 @@ def banner(stack: LocalStack) -> str:
     cli = f"PYTHONPATH=src {PYTHON} -m token_broker.client {token_url}"
     ttl = f"cache TTL {stack.cache_ttl:g} s" if stack.cache_ttl else "no cache"
     secret, _, _, _ = world.UPSTREAM["orders-writer"]
+    shared, scan = "", ""
+    if stack.shared_cache is not None:
+        table, alias = stack.shared_cache
+        label = "broker's shared token cache (moto)".ljust(46)
+        shared = f"\n  {label}table {table}, key {alias}"
+        scan = f"""
+
+  # the broker's token table: one item per grant, the token only encrypted
+  PYTHONPATH=src {PYTHON} -c 'import boto3; [print(sorted(i)) for i in boto3.client( \\
+      "dynamodb", region_name="{world.REGION}", endpoint_url="{stack.aws_url}").scan( \\
+      TableName="{table}")["Items"]]'"""
     return f"""
 scopegate is running on 127.0.0.1 ({stack.flavor} authorizer, {ttl}). Ctrl-C stops it.
 
   API, the demo backend behind the authorizer   {api}/orders/42
   token broker (SigV4, local demo credentials)  {token_url}
   identity provider (issuer)                    {stack.idp.issuer}
-  AWS: moto's Secrets Manager, SSM, Lambda      {stack.aws_url}
+  AWS: moto's Secrets Manager, SSM, Lambda      {stack.aws_url}{shared}
 
 Paste into another shell, from {ROOT}:
 
@@ -112,7 +131,7 @@ Paste into another shell, from {ROOT}:
 
   # tokens keep coming (a new one, orders:write only, from the IdP): 200
   WRITE=$({cli} --scope orders:write)
-  curl -i -w '\\n' -H "Authorization: Bearer $WRITE" {api}/orders/42/items
+  curl -i -w '\\n' -H "Authorization: Bearer $WRITE" {api}/orders/42/items{scan}
 
 Routes: {", ".join(route.key for route in stack.api.routes)}. Other tasks: {
         ", ".join(
@@ -137,17 +156,23 @@ class Row:
         return self.got == self.expected
 
 
-def smoke(flavor: Flavor, cache_ttl: float) -> int:
+def smoke(flavor: Flavor, cache_ttl: float, shared_cache: bool = False) -> int:
     log = io.StringIO()
     rows: list[Row] = []
-    with LocalStack(flavor=flavor, cache_ttl=cache_ttl, log=log) as stack:  # type: ignore[arg-type]
+    with LocalStack(
+        flavor=flavor,
+        cache_ttl=cache_ttl,
+        shared_cache=shared_cache,
+        log=log,  # type: ignore[arg-type]
+    ) as stack:
         for step, call, expected, run in sequence(stack):
             try:
                 got = run()
             except Exception as e:  # noqa: BLE001 - a crash is a failed row, with its reason
                 got = f"error: {type(e).__name__}: {e}"
             rows.append(Row(step, call, expected, got))
-    print(table(rows, f"scopegate smoke ({flavor} authorizer, cache TTL {cache_ttl:g} s)"))
+    shared = ", shared token cache" if shared_cache else ""
+    print(table(rows, f"scopegate smoke ({flavor} authorizer, cache TTL {cache_ttl:g} s{shared})"))
     failed = [row for row in rows if not row.ok]
     if failed:
         print(f"\n{len(failed)} of {len(rows)} calls did not give the expected result.")

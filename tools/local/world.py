@@ -111,8 +111,13 @@ def api_routes(config: dict[str, Any]) -> list[str]:
     return routes + EXTRA_ROUTES
 
 
-def broker_config(idp: IdentityProvider, min_remaining: int | None = None) -> dict[str, Any]:
-    """The broker document (README "Broker configuration"): one grant per task role."""
+def broker_config(
+    idp: IdentityProvider,
+    min_remaining: int | None = None,
+    shared_cache: tuple[str, str] | None = None,
+) -> dict[str, Any]:
+    """The broker document (README "Broker configuration"): one grant per task role, and
+    with ``shared_cache`` (table, KMS key) the fleet's token table."""
     doc: dict[str, Any] = {
         "clients": {
             name: {"secret": secret, "issuer": idp.issuer, "resource": ORDERS_API}
@@ -125,6 +130,8 @@ def broker_config(idp: IdentityProvider, min_remaining: int | None = None) -> di
     }
     if min_remaining is not None:
         doc["min_remaining_seconds"] = min_remaining
+    if shared_cache is not None:
+        doc["shared_cache"] = {"table": shared_cache[0], "kms_key": shared_cache[1]}
     return doc
 
 
