@@ -64,11 +64,14 @@ def signed_assertion(
     sign: Callable[[bytes], bytes],
     now: float,
     lifetime: int = DEFAULT_LIFETIME,
+    x5t: str | None = None,
 ) -> str:
     """The assertion's claims and header, signed by ``sign`` (a JWS signature for ``alg``)."""
     header = {"alg": alg, "typ": "JWT"}
     if kid:
         header["kid"] = kid
+    if x5t:
+        header["x5t"] = x5t
     issued = int(now)
     claims = {
         "iss": client_id,

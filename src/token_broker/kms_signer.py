@@ -64,6 +64,7 @@ class PublicSigningKey:
     key_id: str  # the key KMS resolved the configured id, ARN or alias to
     alg: Alg
     jwk: dict[str, str]  # the public key as a JWK, with kid, alg and use
+    spki: bytes  # the public key as KMS returns it: DER SubjectPublicKeyInfo
 
     @property
     def kid(self) -> str:
@@ -98,8 +99,9 @@ class KmsSigner:
             self._public[key_id] = (self._clock(), public)
         return public
 
-    def sign(self, key: PublicSigningKey, message: bytes) -> bytes:
-        """The JWS signature of ``message`` (raw ``r || s`` for ES256)."""
+    def sign(self, key: PublicSigningKey, message: bytes, *, jws: bool = True) -> bytes:
+        """The JWS signature of ``message`` (raw ``r || s`` for ES256), or with
+        ``jws=False`` KMS's own (DER for ECDSA, as X.509 wants it)."""
         answer = self._call(
             "sign",
             key.key_id,
@@ -109,7 +111,7 @@ class KmsSigner:
             SigningAlgorithm=SIGNING_ALGORITHMS[key.alg],
         )
         signature = bytes(answer["Signature"])
-        if key.alg == "RS256":
+        if key.alg == "RS256" or not jws:
             return signature
         r, s = decode_dss_signature(signature)
         return r.to_bytes(32, "big") + s.to_bytes(32, "big")
@@ -140,10 +142,10 @@ def _public_signing_key(key_id: str, answer: dict[str, Any]) -> PublicSigningKey
             f"(KeySpec {spec or 'unknown'}, KeyUsage {usage or 'unknown'})",
             reason="signing_key_unusable",
         )
-    public = load_der_public_key(bytes(answer["PublicKey"]))
-    jwk = public_jwk(public)
+    spki = bytes(answer["PublicKey"])
+    jwk = public_jwk(load_der_public_key(spki))
     jwk |= {"kid": thumbprint(jwk), "alg": alg, "use": "sig"}
-    return PublicSigningKey(str(answer.get("KeyId") or key_id), alg, jwk)
+    return PublicSigningKey(str(answer.get("KeyId") or key_id), alg, jwk, spki)
 
 
 def public_jwk(key: object) -> dict[str, str]:
@@ -190,9 +192,11 @@ def kms_assertion(
     token_endpoint: str,
     *,
     now: float,
+    x5t: str | None = None,
 ) -> str:
     """An RFC 7523 assertion for ``client_id`` signed in KMS; ``kid`` defaults to the
-    key's thumbprint."""
+    key's thumbprint. ``x5t`` (the certificate thumbprint Entra ID identifies a
+    certificate credential by) goes in the header when given."""
     from token_broker.assertion import signed_assertion
 
     key = signer.public_key(signing_key)
@@ -203,4 +207,5 @@ def kms_assertion(
         kid=kid or key.kid,
         sign=lambda data: signer.sign(key, data),
         now=now,
+        x5t=x5t,
     )

@@ -150,6 +150,7 @@ class IdpClient:
                 credentials.kid,
                 endpoint,
                 now=self.clock(),
+                x5t=credentials.x5t,
             )
         from token_broker.assertion import client_assertion
 

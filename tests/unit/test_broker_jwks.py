@@ -107,3 +107,56 @@ def test_no_region_is_a_usage_error_without_a_traceback() -> None:
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
     assert "region" in done.stderr
+
+
+def test_pem_prints_each_public_key_as_subject_public_key_info(
+    kms: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from cryptography.hazmat.primitives import serialization
+
+    key = kms.create_key(KeyUsage="SIGN_VERIFY", KeySpec="RSA_3072")["KeyMetadata"]["KeyId"]
+    assert main(["--pem", key], kms) == 0
+    printed = serialization.load_pem_public_key(capsys.readouterr().out.encode())
+    der = kms.get_public_key(KeyId=key)["PublicKey"]
+    assert (
+        printed.public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        == der
+    )
+
+
+@pytest.mark.parametrize("spec", ["RSA_2048", "ECC_NIST_P256"])
+def test_certificate_is_self_signed_in_kms_for_the_kms_public_key(
+    kms: Any, capsys: pytest.CaptureFixture[str], spec: str
+) -> None:
+    """What Entra ID registers: a certificate of the KMS key, signed by it (verified here
+    with the key KMS gives out, not with anything of the broker's), and its x5t."""
+    import base64
+    import hashlib
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, padding
+
+    key = kms.create_key(KeyUsage="SIGN_VERIFY", KeySpec=spec)["KeyMetadata"]["KeyId"]
+    assert main(["--certificate", "--days", "30", key], kms) == 0
+    out, err = capsys.readouterr()
+    cert = x509.load_pem_x509_certificate(out.encode())
+    public = load_der_public_key(kms.get_public_key(KeyId=key)["PublicKey"])
+    der = serialization.PublicFormat.SubjectPublicKeyInfo
+    assert cert.public_key().public_bytes(serialization.Encoding.DER, der) == public.public_bytes(
+        serialization.Encoding.DER, der
+    )
+    if spec == "RSA_2048":
+        public.verify(
+            cert.signature, cert.tbs_certificate_bytes, padding.PKCS1v15(), hashes.SHA256()
+        )
+    else:
+        public.verify(cert.signature, cert.tbs_certificate_bytes, ec.ECDSA(hashes.SHA256()))
+    assert cert.issuer == cert.subject
+    assert (cert.not_valid_after_utc - cert.not_valid_before_utc).days == 30
+    digest = hashlib.sha1(
+        cert.public_bytes(serialization.Encoding.DER), usedforsecurity=False
+    ).digest()
+    assert err.strip() == f"{key}: x5t {base64.urlsafe_b64encode(digest).rstrip(b'=').decode()}"

@@ -7,6 +7,7 @@ key as the identity provider would have it registered (the JWK the broker derive
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -136,3 +137,55 @@ def test_kms_unreachable_is_unavailable() -> None:
     with pytest.raises(Unavailable) as refused:
         KmsSigner(nowhere).public_key("alias/orders-signer")
     assert (refused.value.status, refused.value.reason) == (503, "kms_unavailable")
+
+
+def test_an_x5t_from_the_secret_goes_in_the_header_for_entra(kms: Any) -> None:
+    key = signing_key(kms, "RSA_2048")
+    assertion = kms_assertion(
+        KmsSigner(kms), key, "c", None, ENDPOINT, now=time.time(), x5t="hOBcHZi846VCHSJbFAs26Go9VTQ"
+    )
+    header = jwt.get_unverified_header(assertion)
+    assert header["x5t"] == "hOBcHZi846VCHSJbFAs26Go9VTQ"
+    assert header["alg"] == "RS256"
+
+
+class _Recording:
+    """The identity provider's side of one token request: what it was sent."""
+
+    def __init__(self) -> None:
+        self.forms: list[dict[str, list[str]]] = []
+
+    def post_form(self, url: str, body: bytes, headers: Any, timeout: float) -> Any:
+        from urllib.parse import parse_qs
+
+        self.forms.append(parse_qs(body.decode()))
+        token = {"access_token": "eyJ.a.b", "token_type": "Bearer", "expires_in": 300}
+        return 200, {}, json.dumps(token).encode()
+
+    def get(self, url: str, timeout: float) -> Any:
+        raise AssertionError("no discovery: the token endpoint is configured")
+
+
+def test_the_broker_signs_with_the_clients_signing_key_and_the_secrets_kid_and_x5t(
+    kms: Any,
+) -> None:
+    from token_broker.config import ClientConfig
+    from token_broker.credentials import parse_secret
+    from token_broker.upstream import IdpClient
+
+    key = signing_key(kms, "RSA_2048")
+    client = ClientConfig(
+        "entra-api", "s", None, ENDPOINT, "private_key_jwt", None, None, signing_key=key
+    )
+    secret = json.dumps({"client_id": "0b1c2d3e", "kid": "entra-1", "x5t": "hOBcHZi846VC"})
+    idp = _Recording()
+    IdpClient(idp, signer=KmsSigner(kms)).request_token(
+        client, parse_secret(secret, secret="s"), ["x"], deadline=time.time() + 9
+    )
+    (form,) = idp.forms
+    assert "client_secret" not in form
+    (assertion,) = form["client_assertion"]
+    header = jwt.get_unverified_header(assertion)
+    assert (header["kid"], header["x5t"]) == ("entra-1", "hOBcHZi846VC")
+    der = kms.get_public_key(KeyId=key)["PublicKey"]
+    assert verified(assertion, public_jwk(load_der_public_key(der)), "RS256")["sub"] == "0b1c2d3e"
