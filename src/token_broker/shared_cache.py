@@ -47,6 +47,8 @@ def _ignore(error: SharedCacheError) -> None:
 
 
 class SharedCache:
+    """One environment's view of the shared table; ``fetch`` is the lookup order above."""
+
     def __init__(
         self,
         table: TokenTable,
@@ -90,7 +92,11 @@ class SharedCache:
         except BaseException:
             self._quietly(lambda: self.table.release(key, holder))
             raise
-        self._quietly(lambda: self.table.store(key, token))
+        try:
+            self.table.store(key, token)
+        except SharedCacheError as e:  # the token is still good; others need not wait
+            self._failed(e)
+            self._quietly(lambda: self.table.release(key, holder))
         return token, "idp"
 
     def _find_or_lease(

@@ -243,6 +243,18 @@ def test_a_holder_whose_idp_call_fails_ends_its_lease_at_once(aws: tuple[str, st
     assert (source, idp.calls, clock()) == ("idp", 1, before)  # no wait for the lease
 
 
+def test_a_holder_that_cannot_write_its_token_ends_its_lease(aws: tuple[str, str]) -> None:
+    clock = FakeClock()
+    errors: list[SharedCacheError] = []
+    refused = environment(aws[0], "alias/scopegate-missing", clock=clock, errors=errors)
+    idp = Idp(clock=clock)
+    assert fetch(refused, idp)[1] == "idp"
+    assert [e.reason for e in errors] == ["kms_error"]
+    before = clock()
+    _, source = fetch(environment(*aws, clock=clock, sleep=clock.sleep), idp)
+    assert (source, idp.calls, clock()) == ("idp", 2, before)  # no wait for a lease
+
+
 # --- failures never fail a request -----------------------------------------------------
 
 
