@@ -1,6 +1,7 @@
 # scopegate: the README's commands.
 #   make run    the whole of scopegate on 127.0.0.1 until Ctrl-C: IdP, moto, local gateway
-#               (PROVIDER=cognito|entra|okta|auth0|keycloak: at that provider's tenant)
+#               (PROVIDER=cognito|entra|okta|auth0|keycloak: at that provider's tenant;
+#               SHARED_CACHE=1: with the broker's shared token cache in moto's DynamoDB)
 #   make test   the full test suite (lint, types, template, checkov, build, smoke, unit,
 #               integration, e2e)
 #   make smoke  the local stack, checked: the run's commands played with a table of results,
@@ -83,15 +84,17 @@ tests/idp/node_modules/.installed: tests/idp/package.json tests/idp/package-lock
 
 idp: tests/idp/node_modules/.installed
 
-# The identity provider `make run` stands at (generic, cognito, entra, okta, auth0, keycloak).
+# The identity provider `make run` stands at (generic, cognito, entra, okta, auth0, keycloak),
+# and SHARED_CACHE=1: the broker's shared token cache on (moto's DynamoDB and KMS).
 PROVIDER ?=
-PROVIDER_FLAG := $(if $(PROVIDER),--provider $(PROVIDER))
+SHARED_CACHE ?=
+RUN_FLAGS := $(if $(PROVIDER),--provider $(PROVIDER)) $(if $(filter-out 0,$(SHARED_CACHE)),--shared-cache)
 
 run: $(VENV)/.installed idp
-	$(PY) tools/run.py $(PROVIDER_FLAG)
+	$(PY) tools/run.py $(RUN_FLAGS)
 
 smoke: $(VENV)/.installed idp
-	$(PY) tools/run.py --smoke $(PROVIDER_FLAG)
+	$(PY) tools/run.py --smoke $(RUN_FLAGS)
 
 demo: $(VENV)/.installed idp
 	$(PY) tools/demo.py
@@ -119,7 +122,8 @@ test: $(VENV)/.installed $(CHECKOV_STAMP) idp lint typecheck template build smok
 
 bench: $(VENV)/.installed idp
 	$(PY) tools/bench.py; a=$$?; $(PY) tools/bench_broker.py; b=$$?; \
-	$(PY) tools/bench_load.py; c=$$?; exit $$((a | b | c))
+	$(PY) tools/bench_fleet.py; d=$$?; \
+	$(PY) tools/bench_load.py; c=$$?; exit $$((a | b | c | d))
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam tests/idp/node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis

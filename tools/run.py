@@ -16,9 +16,12 @@ API than configured, 401.
 ``--provider`` starts the stack at one of them (``make run PROVIDER=entra``), or, with
 ``--smoke``, checks that one only.
 
+``--shared-cache`` (``make run SHARED_CACHE=1``) turns the broker's shared token cache on:
+a DynamoDB table and a KMS key in moto, as ``BrokerSharedCache=dynamodb`` deploys them.
+
     PYTHONPATH=src:. python tools/run.py [--smoke] [--provider NAME]
                                          [--flavor rest-token|rest-request|http]
-                                         [--cache-ttl SECONDS]
+                                         [--cache-ttl SECONDS] [--shared-cache]
 """
 
 from __future__ import annotations
@@ -61,16 +64,23 @@ def main(argv: list[str] | None = None) -> int:
         choices=world.PROVIDERS,
         help="the identity provider the world stands at (default generic; smoke: all)",
     )
+    parser.add_argument(
+        "--shared-cache", action="store_true", help="the broker's token table (moto's DynamoDB)"
+    )
     args = parser.parse_args(argv)
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # no EMF lines locally
     if args.smoke:
         providers = [args.provider] if args.provider else list(world.PROVIDERS)
-        return smoke(args.flavor, args.cache_ttl, providers)
+        return smoke(args.flavor, args.cache_ttl, providers, args.shared_cache)
     for signum in (signal.SIGINT, signal.SIGTERM):  # even where a shell ignores SIGINT
         signal.signal(signum, _interrupt)
     try:
-        provider = args.provider or "generic"
-        with LocalStack(flavor=args.flavor, cache_ttl=args.cache_ttl, provider=provider) as stack:
+        with LocalStack(
+            flavor=args.flavor,
+            cache_ttl=args.cache_ttl,
+            provider=args.provider or "generic",
+            shared_cache=args.shared_cache,
+        ) as stack:
             print(banner(stack), flush=True)
             while True:
                 time.sleep(3600)
@@ -94,13 +104,24 @@ def banner(stack: LocalStack) -> str:
     cli = f"PYTHONPATH=src {PYTHON} -m token_broker.client {token_url}"
     ttl = f"cache TTL {stack.cache_ttl:g} s" if stack.cache_ttl else "no cache"
     secret, _, _, _ = world.UPSTREAM["orders-writer"]
+    shared, scan = "", ""
+    if stack.shared_cache is not None:
+        table, alias = stack.shared_cache
+        label = "broker's shared token cache (moto)".ljust(46)
+        shared = f"\n  {label}table {table}, key {alias}"
+        scan = f"""
+
+  # the broker's token table: one item per grant, the token only encrypted
+  PYTHONPATH=src {PYTHON} -c 'import boto3; [print(sorted(i)) for i in boto3.client( \\
+      "dynamodb", region_name="{world.REGION}", endpoint_url="{stack.aws_url}").scan( \\
+      TableName="{table}")["Items"]]'"""
     return f"""
 scopegate is running on 127.0.0.1 ({stack.flavor} authorizer, {ttl}). Ctrl-C stops it.
 
   API, the demo backend behind the authorizer   {api}/orders/42
   token broker (SigV4, local demo credentials)  {token_url}
   identity provider (issuer)                    {stack.idp.issuer}
-  AWS: moto's Secrets Manager, SSM, Lambda      {stack.aws_url}
+  AWS: moto's Secrets Manager, SSM, Lambda      {stack.aws_url}{shared}
 
 Paste into another shell, from {ROOT}:
 
@@ -129,7 +150,7 @@ Paste into another shell, from {ROOT}:
 
   # tokens keep coming (a new one, orders:write only, from the IdP): 200
   WRITE=$({cli} --scope orders:write)
-  curl -i -w '\\n' -H "Authorization: Bearer $WRITE" {api}/orders/42/items
+  curl -i -w '\\n' -H "Authorization: Bearer $WRITE" {api}/orders/42/items{scan}
 
 Routes: {", ".join(route.key for route in stack.api.routes)}. Other tasks: {
         ", ".join(
@@ -208,16 +229,27 @@ class Row:
         return self.got == self.expected
 
 
-def smoke(flavor: Flavor, cache_ttl: float, providers: list[str] | None = None) -> int:
+def smoke(
+    flavor: Flavor,
+    cache_ttl: float,
+    providers: list[str] | None = None,
+    shared_cache: bool = False,
+) -> int:
     """The generic sequence, then each provider's loop, one stack each; 1 on any surprise."""
     total = failures = 0
     providers = providers or ["generic"]
+    shared = ", shared token cache" if shared_cache else ""
     with world.identity_provider(300, *providers) as idp:  # one IdP serves every world
         for provider in providers:
             log = io.StringIO()
             rows: list[Row] = []
             with LocalStack(
-                flavor=flavor, cache_ttl=cache_ttl, log=log, provider=provider, idp=idp
+                flavor=flavor,
+                cache_ttl=cache_ttl,
+                log=log,  # type: ignore[arg-type]
+                provider=provider,
+                idp=idp,
+                shared_cache=shared_cache,
             ) as stack:
                 steps = sequence(stack) if provider == "generic" else provider_sequence(stack)
                 for step, call, expected, run in steps:
@@ -227,7 +259,7 @@ def smoke(flavor: Flavor, cache_ttl: float, providers: list[str] | None = None) 
                         got = f"error: {type(e).__name__}: {e}"
                     rows.append(Row(step, call, expected, got))
             at = "" if provider == "generic" else f" at {provider}"
-            title = f"scopegate smoke{at} ({flavor} authorizer, cache TTL {cache_ttl:g} s)"
+            title = f"scopegate smoke{at} ({flavor} authorizer, cache TTL {cache_ttl:g} s{shared})"
             print(table(rows, title))
             failed = [row for row in rows if not row.ok]
             total, failures = total + len(rows), failures + len(failed)

@@ -1,5 +1,8 @@
 """RFC 7523 client assertions for ``private_key_jwt``: RS256 for RSA keys, ES256 for P-256.
 
+``signed_assertion`` builds and signs one with any signer (``kms_signer`` uses it for keys
+that stay in KMS); ``client_assertion`` signs with the PEM key held in the client's secret.
+
 Signed with ``cryptography`` directly (PyJWT is a test dependency only). Loading an RSA
 PEM costs milliseconds, so loaded keys are kept in a small cache keyed by the PEM's
 SHA-256, never by the PEM itself.
@@ -13,7 +16,7 @@ import json
 import secrets
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
@@ -41,13 +44,38 @@ def client_assertion(
     Raises ``ConfigError`` (naming the client id only) when the secret holds no usable key.
     """
     alg, key = _signing_key(credentials)
+    return signed_assertion(
+        credentials.client_id,
+        token_endpoint,
+        alg=alg,
+        kid=credentials.kid,
+        sign=lambda data: _sign(key, data),
+        now=now,
+        lifetime=lifetime,
+    )
+
+
+def signed_assertion(
+    client_id: str,
+    token_endpoint: str,
+    *,
+    alg: str,
+    kid: str | None,
+    sign: Callable[[bytes], bytes],
+    now: float,
+    lifetime: int = DEFAULT_LIFETIME,
+    x5t: str | None = None,
+) -> str:
+    """The assertion's claims and header, signed by ``sign`` (a JWS signature for ``alg``)."""
     header = {"alg": alg, "typ": "JWT"}
-    if credentials.kid:
-        header["kid"] = credentials.kid
+    if kid:
+        header["kid"] = kid
+    if x5t:
+        header["x5t"] = x5t
     issued = int(now)
     claims = {
-        "iss": credentials.client_id,
-        "sub": credentials.client_id,
+        "iss": client_id,
+        "sub": client_id,
         "aud": token_endpoint,
         "iat": issued,
         "nbf": issued,
@@ -55,7 +83,7 @@ def client_assertion(
         "jti": secrets.token_urlsafe(24),
     }
     signing_input = f"{_b64json(header)}.{_b64json(claims)}".encode("ascii")
-    return f"{signing_input.decode('ascii')}.{_b64(_sign(key, signing_input))}"
+    return f"{signing_input.decode('ascii')}.{_b64(sign(signing_input))}"
 
 
 def _sign(key: SigningKey, data: bytes) -> bytes:

@@ -2,7 +2,9 @@
 
 A cached token with at least ``min_remaining_seconds`` left is served without touching
 Secrets Manager or the identity provider (so it keeps being served while either is down).
-On a miss one request per key fetches, under the key's single-flight lock. When the
+On a miss one request per key fetches, under the key's single-flight lock; with a shared
+cache configured, the fetch goes through ``SharedCache`` so that one environment of the
+fleet asks the identity provider and the others read its token from the table. When the
 identity provider answers ``invalid_client`` (a rotation in progress), the other staged
 version of the secret is tried once, and remembered if it works. When no other version
 is staged yet (a one-secret provider such as Auth0 has replaced the secret a moment
@@ -14,7 +16,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from token_broker.credentials import Credentials
 from token_broker.errors import InvalidClient, Unavailable
@@ -23,6 +25,9 @@ from token_broker.providers import answer_scope
 from token_broker.secret_store import SecretStore
 from token_broker.token_cache import CachedToken, CacheKey, TokenCache
 from token_broker.upstream import IdpClient, UpstreamToken
+
+if TYPE_CHECKING:  # a broker without a shared cache never loads it (nor cryptography)
+    from token_broker.shared_cache import SharedCache, Source
 
 # Reading the other staged secret version and asking again needs this much of the budget.
 FALLBACK_BUDGET_SECONDS = 4.0
@@ -35,6 +40,7 @@ class Issued:
     token: CachedToken
     expires_in: int
     cache: Literal["hit", "miss"]
+    from_table: bool = False  # a hit in the shared table, not in this environment's memory
 
 
 class Broker:
@@ -45,13 +51,15 @@ class Broker:
         *,
         min_remaining: int,
         cache: TokenCache | None = None,
+        shared: SharedCache | None = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.secrets = secrets
         self.idp = idp
         self.min_remaining = min_remaining
-        self.cache = cache or TokenCache(clock)
+        self.cache = cache if cache is not None else TokenCache(clock)
+        self.shared = shared
         self._clock = clock
         self._sleep = sleep
 
@@ -65,8 +73,21 @@ class Broker:
             cached = self.cache.lookup(key, self.min_remaining)
             if cached is not None:  # fetched by a concurrent request while we waited
                 return Issued(cached, self.cache.remaining(cached), "hit")
-            token = self._fetch(issue, deadline)
+            source: Source = "idp"
+            if self.shared is None:
+                token = self._fetch(issue, deadline)
+            else:
+                from token_broker.token_table import shared_key
+
+                token, source = self.shared.fetch(
+                    shared_key(client, issue.scopes),
+                    self.min_remaining,
+                    deadline,
+                    lambda: self._fetch(issue, deadline),
+                )
             self.cache.store(key, token)
+        if source == "table":  # the shared table honours min_remaining as memory does
+            return Issued(token, self.cache.remaining(token), "hit", from_table=True)
         # A fresh token is always handed out, even one shorter-lived than min_remaining.
         return Issued(token, self.cache.remaining(token), "miss")
 

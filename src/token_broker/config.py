@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal, cast
 
 from authorizer.config import check_url, parse_document
@@ -28,11 +28,34 @@ DEFAULT_MIN_REMAINING = 60
 # RFC 6749 appendix A.4: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
 SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
 
+# A KMS key as KMS's KeyId takes it: key id, key ARN, alias name or alias ARN.
+KMS_KEY = re.compile(
+    r"(alias/[A-Za-z0-9/_-]{1,250}|(mrk-)?[0-9a-f-]{32,36}"
+    r"|arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:(key/(mrk-)?[0-9a-f-]{32,36}|alias/[A-Za-z0-9/_-]{1,250}))"
+)
+# A DynamoDB table name or table ARN.
+TABLE = re.compile(
+    r"([A-Za-z0-9_.-]{3,255}|arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:[0-9]{12}:table/[A-Za-z0-9_.-]{3,255})"
+)
+# What the template sets when BrokerSharedCache is dynamodb; the document's key wins.
+SHARED_CACHE_TABLE_VARIABLE = "BROKER_SHARED_CACHE_TABLE"
+SHARED_CACHE_KMS_KEY_VARIABLE = "BROKER_SHARED_CACHE_KMS_KEY"
+
 _CLIENT_KEYS = frozenset(
-    {"secret", "issuer", "token_endpoint", "auth_method", "resource", "audience", "provider"}
+    {
+        "secret",
+        "issuer",
+        "token_endpoint",
+        "auth_method",
+        "resource",
+        "audience",
+        "provider",
+        "signing_key",
+    }
 )
 _GRANT_KEYS = frozenset({"principal", "client", "scopes"})
-_TOP_KEYS = frozenset({"clients", "grants", "min_remaining_seconds"})
+_SHARED_CACHE_KEYS = frozenset({"table", "kms_key"})
+_TOP_KEYS = frozenset({"clients", "grants", "min_remaining_seconds", "shared_cache"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +70,16 @@ class ClientConfig:
     resource: str | None
     audience: str | None
     provider: Provider = "generic"  # how tokens are requested (token_broker.providers)
+    signing_key: str | None = None  # a KMS key that signs the private_key_jwt assertion
+
+
+@dataclass(frozen=True, slots=True)
+class SharedCacheConfig:
+    """The DynamoDB table every broker environment shares tokens through, and the KMS key
+    that encrypts them there."""
+
+    table: str
+    kms_key: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +96,7 @@ class BrokerConfig:
     clients: Mapping[str, ClientConfig]
     grants: tuple[Grant, ...]
     min_remaining_seconds: int
+    shared_cache: SharedCacheConfig | None = None
 
     def grants_for(self, principal: Principal) -> tuple[Grant, ...]:
         return tuple(g for g in self.grants if g.principal == principal)
@@ -142,6 +176,11 @@ def _client(name: object, raw: object) -> ClientConfig:
     )
     if problems:
         raise ConfigError(f"{where}: {'; '.join(problems)}")
+    signing_key = _optional_str(raw, "signing_key", where)
+    if signing_key is not None:
+        if method != "private_key_jwt":
+            raise ConfigError(f"{where}.signing_key needs auth_method private_key_jwt")
+        _kms_key(signing_key, f"{where}.signing_key")
     return ClientConfig(
         name,
         secret,
@@ -151,7 +190,31 @@ def _client(name: object, raw: object) -> ClientConfig:
         resource,
         audience,
         cast(Provider, provider),
+        signing_key,
     )
+
+
+def _kms_key(value: str, what: str) -> str:
+    if not KMS_KEY.fullmatch(value):
+        raise ConfigError(
+            f"{what} must be a KMS key id, key ARN, alias name (alias/...) or alias ARN"
+        )
+    return value
+
+
+def _shared_cache(raw: object) -> SharedCacheConfig:
+    where = "shared_cache"
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{where} must be a mapping with table and kms_key")
+    unknown = set(raw) - _SHARED_CACHE_KEYS
+    if unknown:
+        raise ConfigError(f"{where}: unknown keys {sorted(map(str, unknown))}")
+    table, key = raw.get("table"), raw.get("kms_key")
+    if not isinstance(table, str) or not TABLE.fullmatch(table):
+        raise ConfigError(f"{where}.table must be a DynamoDB table name or table ARN")
+    if not isinstance(key, str):
+        raise ConfigError(f"{where}.kms_key must name the KMS key that encrypts the tokens")
+    return SharedCacheConfig(table, _kms_key(key, f"{where}.kms_key"))
 
 
 def _grant(raw: object, n: int, clients: Mapping[str, ClientConfig]) -> Grant:
@@ -222,9 +285,31 @@ def validate(doc: object) -> BrokerConfig:
             f"min_remaining_seconds must be an integer from 0 to 3600, not {got(minimum)}"
         )
         minimum = DEFAULT_MIN_REMAINING
+    shared: SharedCacheConfig | None = None
+    if "shared_cache" in doc:
+        try:
+            shared = _shared_cache(doc["shared_cache"])
+        except ConfigError as e:
+            problems.append(str(e))
     if problems:
         raise ConfigProblems(problems)
-    return BrokerConfig(clients, tuple(grants), minimum)
+    return BrokerConfig(clients, tuple(grants), minimum, shared)
+
+
+def with_environment_shared_cache(config: BrokerConfig, env: Mapping[str, str]) -> BrokerConfig:
+    """The config with the template's shared cache (``BROKER_SHARED_CACHE_TABLE`` and
+    ``BROKER_SHARED_CACHE_KMS_KEY``) when the document names none itself."""
+    table = env.get(SHARED_CACHE_TABLE_VARIABLE) or None
+    key = env.get(SHARED_CACHE_KMS_KEY_VARIABLE) or None
+    if config.shared_cache is not None or (table is None and key is None):
+        return config
+    try:
+        shared = _shared_cache({"table": table, "kms_key": key})
+    except ConfigError as e:
+        raise ConfigError(
+            f"{SHARED_CACHE_TABLE_VARIABLE} and {SHARED_CACHE_KMS_KEY_VARIABLE}: {e}"
+        ) from e
+    return replace(config, shared_cache=shared)
 
 
 class BrokerConfigSource(DocumentSource[BrokerConfig]):
@@ -235,4 +320,4 @@ class BrokerConfigSource(DocumentSource[BrokerConfig]):
     error = ConfigError
 
     def parse(self, text: str) -> BrokerConfig:
-        return load_text(text)
+        return with_environment_shared_cache(load_text(text), self._env)

@@ -12,14 +12,14 @@ import logging
 import os
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
 from authorizer.observability import DecisionMetrics, LeanJsonFormatter
 from token_broker import wire
 from token_broker.broker import Broker, Issued
-from token_broker.config import BrokerConfig, BrokerConfigSource
+from token_broker.config import BrokerConfig, BrokerConfigSource, SharedCacheConfig
 from token_broker.errors import AccessDenied, BrokerError, ConfigError, Unavailable, UpstreamError
 from token_broker.events import HttpRequest, parse_event
 from token_broker.grants import choose, grants_of
@@ -27,12 +27,17 @@ from token_broker.principal import Caller, PrincipalError, parse_caller
 from token_broker.secret_store import SecretStore
 from token_broker.upstream import IdpClient
 
+if TYPE_CHECKING:
+    from token_broker.shared_cache import SharedCache
+    from token_broker.token_table import SharedCacheError
+
 logging._srcfile = None  # the lean formatter prints no source location; skip computing it
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "scopegate-broker")
 logger = Logger(service=SERVICE, logger_formatter=LeanJsonFormatter(SERVICE))
 metrics = DecisionMetrics(os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "scopegate"))
 
 TIME_BUDGET_SECONDS = 9.0  # the contract: an answer within 10 s whatever happens upstream
+SHARED_CACHE_WARNING_SECONDS = 60.0  # at most one WARNING a minute about the shared cache
 
 
 class Runtime:
@@ -44,6 +49,9 @@ class Runtime:
         secrets: SecretStore | None = None,
         idp: IdpClient | None = None,
         clock: Callable[[], float] = time.time,
+        *,
+        dynamodb: Any = None,
+        kms: Any = None,
     ) -> None:
         self.source = source or BrokerConfigSource()
         self.secrets = secrets or SecretStore()
@@ -52,6 +60,8 @@ class Runtime:
         self.config: BrokerConfig | None = None
         self.broker: Broker | None = None
         self._reported: str | None = None
+        self._dynamodb, self._kms = dynamodb, kms  # for the shared cache; default boto3's
+        self._warned_at: float | None = None
 
     def current(self) -> tuple[BrokerConfig, Broker]:
         config = self.source.get()
@@ -59,10 +69,39 @@ class Runtime:
             # A changed document may change clients; tokens cached for the old one go.
             self.config = config
             self.broker = Broker(
-                self.secrets, self.idp, min_remaining=config.min_remaining_seconds, clock=self.clock
+                self.secrets,
+                self.idp,
+                min_remaining=config.min_remaining_seconds,
+                shared=self._shared(config.shared_cache),
+                clock=self.clock,
             )
         assert self.broker is not None
         return config, self.broker
+
+    def _shared(self, config: SharedCacheConfig | None) -> SharedCache | None:
+        if config is None:
+            return None
+        # Imported here: a broker without a shared cache never loads them.
+        from token_broker.envelope import Envelope
+        from token_broker.shared_cache import SharedCache
+        from token_broker.token_table import TokenTable
+
+        table = TokenTable(config.table, Envelope(config.kms_key, self._kms), self._dynamodb)
+        return SharedCache(table, on_error=self.shared_cache_failed, clock=self.clock)
+
+    def shared_cache_failed(self, error: SharedCacheError) -> None:
+        """Count every failure; one WARNING a minute at most (the request goes on)."""
+        metrics.count("SharedCacheError", error.reason)
+        now = self.clock()
+        if self._warned_at is None or now - self._warned_at >= SHARED_CACHE_WARNING_SECONDS:
+            self._warned_at = now
+            logger.warning(
+                "shared token cache failing: serving from this environment and the identity "
+                "provider",
+                extra={
+                    "fields": {"reason": error.reason, "code": error.code, "problem": str(error)}
+                },
+            )
 
     def report_once(self, error: ConfigError) -> None:
         """One ERROR line per distinct configuration problem, not one per request."""
@@ -112,6 +151,8 @@ def handle(state: Runtime, event: object, context: Any = None) -> dict[str, Any]
     metrics.count("TokenIssued")
     if issued.cache == "hit":
         metrics.count("CacheHit")
+    if issued.from_table:
+        metrics.count("SharedCacheHit")
     return wire.success(issued.token.access_token, issued.expires_in, issued.token.scope)
 
 

@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote_plus, urlencode
 
 from authorizer.config import check_url
@@ -32,6 +32,9 @@ from token_broker.credentials import Credentials
 from token_broker.errors import ConfigError, InvalidClient, Unavailable, UpstreamError
 from token_broker.providers import token_request
 from token_broker.transport import MAX_BYTES, HttpTransport, Response, Transport, TransportError
+
+if TYPE_CHECKING:
+    from token_broker.kms_signer import KmsSigner
 
 UNAVAILABLE_RETRY_AFTER = 2  # seconds, when a failing IdP does not say
 RATE_LIMITED_RETRY_AFTER = 5
@@ -70,8 +73,10 @@ class IdpClient:
         sleep: Callable[[float], None] = time.sleep,
         rng: Callable[[], float] = random.random,
         discovery_ttl: float = 3600.0,
+        signer: KmsSigner | None = None,
     ) -> None:
         self.transport: Transport = transport if transport is not None else HttpTransport()
+        self.signer = signer  # signs for clients with a KMS signing_key; made on first use
         self.timeout = timeout
         self.retries = retries
         self.clock = clock
@@ -123,12 +128,7 @@ class IdpClient:
         def attempt(timeout: float) -> Response:
             form = list(fields)
             if client.auth_method == "private_key_jwt":
-                # Imported here: only private_key_jwt clients need cryptography loaded.
-                from token_broker.assertion import client_assertion
-
-                form.append(
-                    ("client_assertion", client_assertion(credentials, endpoint, now=self.clock()))
-                )
+                form.append(("client_assertion", self._assertion(client, credentials, endpoint)))
             return self._post(endpoint, urlencode(form).encode("ascii"), headers, timeout)
 
         status, _, body = self._exchange(client, deadline, attempt)
@@ -137,6 +137,26 @@ class IdpClient:
         except UpstreamError:
             self.errors += 1
             raise
+
+    def _assertion(self, client: ClientConfig, credentials: Credentials, endpoint: str) -> str:
+        # Imported here: only private_key_jwt clients need cryptography (and KMS) loaded.
+        if client.signing_key is not None:
+            from token_broker.kms_signer import KmsSigner, kms_assertion
+
+            if self.signer is None:
+                self.signer = KmsSigner()
+            return kms_assertion(
+                self.signer,
+                client.signing_key,
+                credentials.client_id,
+                credentials.kid,
+                endpoint,
+                now=self.clock(),
+                x5t=credentials.x5t,
+            )
+        from token_broker.assertion import client_assertion
+
+        return client_assertion(credentials, endpoint, now=self.clock())
 
     def _get(self, url: str, timeout: float) -> Response:
         self.calls += 1
@@ -194,7 +214,7 @@ def _client_authentication(
     """Form fields and headers that authenticate the client (the assertion comes later)."""
     method, client_id = client.auth_method, credentials.client_id
     if method == "private_key_jwt":
-        if not credentials.private_key:
+        if not credentials.private_key and client.signing_key is None:
             raise ConfigError(f"the secret of client {client.name!r} has no private_key")
         return [("client_id", client_id), ("client_assertion_type", ASSERTION_TYPE)], {}
     secret = credentials.client_secret

@@ -132,3 +132,38 @@ def test_make_run_at_a_provider_prints_commands_that_work_when_pasted(provider: 
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="the printed commands use curl")
+def test_with_the_shared_cache_the_printed_commands_work_and_show_only_ciphertext() -> None:
+    """`make run SHARED_CACHE=1`: the same commands, and the printed scan of the token
+    table lists items that hold the token only encrypted."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env |= {"PYTHONPATH": "src:.", "AWS_CONFIG_FILE": os.devnull}
+    process = subprocess.Popen(
+        [sys.executable, "tools/run.py", "--shared-cache"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        banner = read_banner(process)
+        assert "table scopegate-broker-tokens, key alias/scopegate-broker" in banner
+        script = "set -e\n" + pasted_commands(banner).replace("curl -i", "curl -s -i")
+        shell = subprocess.run(
+            ["bash", "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+        )
+        assert shell.returncode == 0, shell.stderr
+        statuses = re.findall(r"^HTTP/1\.[01] (\d{3})", shell.stdout, re.MULTILINE)
+        assert statuses == ["200", "401", "403", "200"], shell.stdout
+        items = [line for line in shell.stdout.splitlines() if line.startswith("['")]
+        # one per grant asked for: writer (read write), reader (read), writer (write)
+        assert items == ["['data_key', 'expires_at', 'pk', 'sealed', 'valid_until']"] * 3
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=20) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()

@@ -4,7 +4,8 @@
                         the generic issuer or at one provider-shaped tenant (``provider``:
                         cognito, entra, okta, auth0, keycloak)
     AWS                 moto's server: Secrets Manager (client secrets), SSM (both configs),
-                        Lambda and IAM (only so that RotateSecret finds the rotation function)
+                        Lambda and IAM (only so that RotateSecret finds the rotation function),
+                        with ``shared_cache`` DynamoDB and KMS (the broker's token table)
     gateway             one HTTP server: POST /token goes to the broker behind SigV4
                         (tests/support/gateway.py), every other path to the demo API behind
                         the authorizer (apigw.py)
@@ -52,7 +53,9 @@ class LocalStack:
     the authorizer result cache's TTL (0 turns it off), ``min_remaining`` the broker's
     ``min_remaining_seconds`` (above the IdP's token lifetime, every request reaches the
     IdP), ``token_ttl`` the IdP's access token lifetime, ``provider`` the identity provider
-    the world stands at (world.PROVIDERS). ``log`` receives the functions' log lines
+    the world stands at (world.PROVIDERS), ``shared_cache`` turns the broker's shared token
+    cache on (a table and a KMS key in moto, as the template's ``BrokerSharedCache=dynamodb``
+    makes them). ``log`` receives the functions' log lines
     (default: left where they are, stdout).
     """
 
@@ -63,6 +66,7 @@ class LocalStack:
         cache_ttl: float = 300.0,
         min_remaining: int | None = None,
         token_ttl: int = 300,
+        shared_cache: bool = False,
         log: io.TextIOBase | None = None,
         provider: str = "generic",
         idp: IdentityProvider | None = None,
@@ -72,6 +76,8 @@ class LocalStack:
         self.min_remaining = min_remaining
         self.provider = provider
         self.world = world.world_at(provider)
+        self.shared_cache: tuple[str, str] | None = None  # (table, KMS alias) once started
+        self._wants_shared_cache = shared_cache
         # A running IdP (world.identity_provider with this provider) may be shared by
         # several stacks one after the other; the stack then neither starts nor stops it.
         self._own_idp = idp is None
@@ -178,7 +184,15 @@ class LocalStack:
 
     def _seed(self) -> None:
         self.authorizer_config = world.authorizer_config(self.idp, self.provider)
-        broker_config = world.broker_config(self.idp, self.min_remaining, self.provider)
+        if self._wants_shared_cache:
+            from tools.local.fleet import create_shared_cache
+
+            self.shared_cache = create_shared_cache(
+                self.aws_client("dynamodb"), self.aws_client("kms")
+            )
+        broker_config = world.broker_config(
+            self.idp, self.min_remaining, self.provider, self.shared_cache
+        )
         for name, doc in (
             (world.AUTHORIZER_PARAMETER, self.authorizer_config),
             (world.BROKER_PARAMETER, broker_config),
@@ -206,7 +220,10 @@ class LocalStack:
                 {"AUTHORIZER_CONFIG_PARAMETER": world.AUTHORIZER_PARAMETER}, ssm_client=self.ssm
             )
         )
-        broker = BrokerRuntime(broker_source(), SecretStore(self.secrets))
+        shared = {}
+        if self.shared_cache is not None:
+            shared = {"dynamodb": self.aws_client("dynamodb"), "kms": self.aws_client("kms")}
+        broker = BrokerRuntime(broker_source(), SecretStore(self.secrets), **shared)
         rotation = RotationRuntime(self.secrets, source=broker_source())
         return authorizer, broker, rotation
 

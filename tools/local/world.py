@@ -329,9 +329,13 @@ def api_routes(config: dict[str, Any]) -> list[str]:
 
 
 def broker_config(
-    idp: IdentityProvider, min_remaining: int | None = None, provider: str = "generic"
+    idp: IdentityProvider,
+    min_remaining: int | None = None,
+    provider: str = "generic",
+    shared_cache: tuple[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The broker document (README "Broker configuration"): one grant per task role."""
+    """The broker document (README "Broker configuration"): one grant per task role, and
+    with ``shared_cache`` (table, KMS key) the fleet's token table."""
     world = world_at(provider)
     client: dict[str, Any] = {"issuer": issuer_of(idp, provider), "resource": ORDERS_API}
     if provider != "generic":
@@ -355,6 +359,8 @@ def broker_config(
     }
     if min_remaining is not None:
         doc["min_remaining_seconds"] = min_remaining
+    if shared_cache is not None:
+        doc["shared_cache"] = {"table": shared_cache[0], "kms_key": shared_cache[1]}
     return doc
 
 
