@@ -209,7 +209,7 @@ def profile_lines(issuer: IssuerConfig) -> list[str]:
         ),
         ("required", "; ".join(rules) if rules else "none"),
         ("always", f"signature with {listed(issuer.algorithms)}, exact iss, exp"),
-        ("note", profile.note),
+        ("about", profile.note),
     ]
     return [f"issuer {issuer.issuer}: provider {provider}"] + [
         f"  {label + ':':<12} {value}" for label, value in rows
