@@ -1,4 +1,4 @@
-"""The README's run command (`make demo`) keeps working: every row as expected."""
+"""The documented run command (`make demo`) keeps working: every row as expected."""
 
 from __future__ import annotations
 

@@ -126,7 +126,7 @@ def test_a_key_rolls_with_no_downtime_publish_switch_withdraw(
     aws: tuple[Any, Any],
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """The README's procedure: publish the new key next to the old one, move the alias
+    """The procedure of docs/broker.md: publish the new key next to the old one, move the alias
     (the broker follows within the signer's max age, here 0), withdraw the old key."""
     secrets, kms = aws
     old = signing_key(kms, "RSA_2048", "alias/scopegate-kms-signer")

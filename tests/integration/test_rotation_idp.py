@@ -97,7 +97,7 @@ def secrets(idp: IdentityProvider) -> Iterator[Any]:
 
 
 def management(idp: IdentityProvider, provider: str) -> dict[str, str]:
-    """Management credentials as the README documents them, pointed at the test IdP."""
+    """Management credentials as docs/rotation.md documents them, pointed at the test IdP."""
     admin = {"client_id": "admin-api", "client_secret": MANAGEMENT_SECRET}
     if provider == "okta":
         return {"org_url": idp.issuer, "api_token": OKTA_API_TOKEN}

@@ -1,7 +1,8 @@
-"""The README's per-provider configurations are valid, and say what the docs say they do.
+"""The per-provider configurations of docs/providers.md are valid, and say what the docs
+say they do.
 
-Each "Identity providers" subsection holds an authorizer document and a broker document;
-both must load, with the provider the subsection names."""
+Each provider's section holds an authorizer document and a broker document; both must
+load, with the provider the section names."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import yaml
 from authorizer.config import validate as validate_authorizer
 from token_broker.config import validate as validate_broker
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+PROVIDERS_PAGE = Path(__file__).resolve().parents[2] / "docs" / "providers.md"
 SECTIONS = {
     "Amazon Cognito": "cognito",
     "Microsoft Entra ID": "entra",
@@ -25,8 +26,8 @@ SECTIONS = {
 
 
 def blocks(title: str) -> list[str]:
-    text = README.read_text(encoding="utf-8").split("## Identity providers\n", 1)[1]
-    section = text.split(f"### {title}\n", 1)[1].split("\n### ", 1)[0].split("\n## ", 1)[0]
+    text = PROVIDERS_PAGE.read_text(encoding="utf-8")
+    section = text.split(f"\n## {title}\n", 1)[1].split("\n## ", 1)[0]
     return re.findall(r"```yaml\n(.*?)```", section, re.DOTALL)
 
 
