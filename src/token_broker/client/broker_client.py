@@ -60,8 +60,8 @@ class BrokerClient:
         self._clock = clock
         self._transport = transport
         self._cache: dict[TokenRequest, Token] = {}
-        self._locks: dict[TokenRequest, threading.Lock] = {}
-        self._guard = threading.Lock()
+        self._locks: dict[TokenRequest, threading.Lock] = {}  # one request in flight per key
+        self._guard = threading.Lock()  # held briefly: the lock table and cache writes
 
     def __repr__(self) -> str:
         return f"BrokerClient({self.url!r}, region={self.region!r}, service={self.service!r})"
@@ -102,10 +102,11 @@ class BrokerClient:
             if token is not None:
                 return token
             token = self._request(key)
-            if self._clock() < token.expires_at - self.refresh_margin:
-                self._cache[key] = token
-            else:
-                self._cache.pop(key, None)
+            with self._guard:
+                if self._clock() < token.expires_at - self.refresh_margin:
+                    self._cache[key] = token
+                else:
+                    self._cache.pop(key, None)
             return token
 
     def cached_token_response(
@@ -126,17 +127,17 @@ class BrokerClient:
     def discard(self, access_token: str) -> None:
         """Forget ``access_token`` if it is cached (an API refused it); other tokens stay.
 
-        A token that another thread has already replaced is not touched.
+        Never waits for a request in flight (an event loop may call it), and a token that
+        another thread has already put in its place is not touched.
         """
-        for key, token in self._cache.copy().items():
-            if token.access_token == access_token:
-                with self._lock_for(key):
-                    if self._cache.get(key) is token:
-                        del self._cache[key]
+        with self._guard:
+            for key in [k for k, t in self._cache.items() if t.access_token == access_token]:
+                del self._cache[key]
 
     def clear_cache(self) -> None:
         """Forget every cached token (say, after an API refused one as revoked)."""
-        self._cache.clear()
+        with self._guard:
+            self._cache.clear()
 
     def _fresh(self, key: TokenRequest) -> Token | None:
         token = self._cache.get(key)
