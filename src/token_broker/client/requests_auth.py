@@ -57,13 +57,11 @@ class BrokerRequestsAuth(AuthBase):
         if response.status_code != 401 or not sent or not sent.startswith("Bearer "):
             return response  # not refused, or the header was dropped on a redirect
         refused = sent.removeprefix("Bearer ")
-        if not self.retry_on_401:
-            self.tokens.broker.discard(refused)
+        # The stubs say bytes | str | None; a generator or a file object may stand there
+        # too, and those cannot be sent twice.
+        if not (self.retry_on_401 and isinstance(response.request.body, bytes | str | None)):
+            self.tokens.broker.discard(refused)  # the next request gets a fresh one
             return response
-        # The stubs say bytes | str | None; a generator or a file object may stand there too.
-        if not isinstance(response.request.body, bytes | str | None):
-            self.tokens.broker.discard(refused)
-            return response  # a stream or a file: it cannot be sent twice
         fresh = self.tokens.renewed(refused)
         if fresh is None:
             return response
