@@ -51,12 +51,28 @@ SAM_OFFLINE := env -u no_proxy -u NO_PROXY http_proxy=http://127.0.0.1:9 \
 # fetches the dependencies' wheels for arm64 with it (pip --platform, so no Docker).
 LAMBDA_PY := $(shell for p in "$(PYENV_PY)" "$$(command -v python3.13)"; do [ -n "$$p" ] && [ -x "$$p" ] && "$$p" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' 2>/dev/null && { echo "$$p"; break; }; done)
 
-.PHONY: run smoke demo test lint typecheck template validate build sam checkov unit bench idp clean
+.PHONY: run smoke demo test lint typecheck template validate build sam checkov unit bench idp clean \
+	client-wheelhouse
 
 $(VENV)/.installed: requirements-dev.txt src/requirements.txt
 	$(PYTHON_BOOT) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
+
+# tests/e2e/test_client_wheel.py installs the scopegate-client wheel into clean virtual
+# environments with no index at all: the wheel's dependencies (botocore, the requests and
+# httpx extras) and its build backend come from this wheelhouse, fetched from PyPI here at
+# the versions .venv holds, so the test itself reaches nothing beyond 127.0.0.1.
+CLIENT_WHEELHOUSE := $(VENV)/client-wheelhouse
+$(CLIENT_WHEELHOUSE)/.downloaded: $(VENV)/.installed packages/scopegate-client/pyproject.toml
+	rm -rf $(CLIENT_WHEELHOUSE)
+	$(PY) -m pip freeze > $(VENV)/client-constraints.txt
+	$(PY) -m pip download --quiet --disable-pip-version-check --only-binary=:all: \
+		--dest $(CLIENT_WHEELHOUSE) --constraint $(VENV)/client-constraints.txt \
+		botocore requests httpx anyio hatchling
+	touch $@
+
+client-wheelhouse: $(CLIENT_WHEELHOUSE)/.downloaded
 
 $(SAM_STAMP):
 	@test -n "$(CFN_LINT_VERSION)" || { echo "requirements-dev.txt pins no cfn-lint==VERSION" >&2; exit 1; }
@@ -100,8 +116,8 @@ demo: $(VENV)/.installed idp
 	$(PY) tools/demo.py
 
 lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check src tests tools
-	$(VENV)/bin/ruff format --check src tests tools
+	$(VENV)/bin/ruff check src tests tools packages
+	$(VENV)/bin/ruff format --check src tests tools packages
 
 typecheck: $(VENV)/.installed
 	$(VENV)/bin/mypy
@@ -117,7 +133,7 @@ build: $(SAM_STAMP) $(VENV)/.installed
 	PATH="$(dir $(LAMBDA_PY)):$$PATH" $(SAM_ENV) $(SAM) build $(SAM_TEMPLATE)
 	$(PY) tools/check_build.py
 
-test: $(VENV)/.installed $(CHECKOV_STAMP) idp lint typecheck template build smoke
+test: $(VENV)/.installed $(CHECKOV_STAMP) idp client-wheelhouse lint typecheck template build smoke
 	$(PY) -m pytest -q
 
 bench: $(VENV)/.installed idp

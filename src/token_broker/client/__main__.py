@@ -1,7 +1,7 @@
-"""``python -m token_broker.client``: see ``token_broker.client.cli``."""
+"""``python -m token_broker.client``: the ``scopegate-token`` command; see ``cli.py``."""
 
 import sys
 
-from token_broker.client import main
+from token_broker.client.cli import main
 
-sys.exit(main())
+sys.exit(main(prog="python -m token_broker.client"))

@@ -1,4 +1,4 @@
-"""``python -m token_broker.client``: print a token from the broker for shell scripts."""
+"""``scopegate-token`` (or ``python -m token_broker.client``): print a broker token for shells."""
 
 from __future__ import annotations
 
@@ -8,13 +8,18 @@ import os
 import sys
 import time
 
-from token_broker.client import URL_ENV, BrokerClient, BrokerClientError, _scope_list
+from token_broker.client.broker_client import BrokerClient
+from token_broker.client.endpoint import URL_ENV
+from token_broker.client.errors import BrokerClientError
+from token_broker.client.request import scope_list
+
+PROG = "scopegate-token"  # the console script of the scopegate-client wheel
 
 
-def run(argv: list[str] | None = None) -> int:
-    """0 with the token printed, 1 refused, 2 usage."""
+def main(argv: list[str] | None = None, *, prog: str = PROG) -> int:
+    """0 with the token printed, 1 refused, 2 usage (``argv``: None reads ``sys.argv``)."""
     parser = argparse.ArgumentParser(
-        prog="python -m token_broker.client",
+        prog=prog,
         description="Ask the scopegate broker for an access token, signed with this "
         "machine's AWS credentials (the default chain: environment, profile, task role).",
     )
@@ -32,7 +37,7 @@ def run(argv: list[str] | None = None) -> int:
             parser.error(f"no broker URL: pass one or set {URL_ENV}")
         try:
             broker = BrokerClient(url, region=args.region)
-            _scope_list(args.scope)
+            scope_list(args.scope)
         except ValueError as e:
             parser.error(str(e))
     except SystemExit as e:  # argparse has printed the usage already
