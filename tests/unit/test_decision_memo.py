@@ -71,7 +71,8 @@ def test_a_remembered_decision_is_verified_again_after_the_verifications_bound()
     again = auth.decide(event(tok))
     assert again.effect == "allow"
     assert again is not first  # decided anew, from a new verification
-    assert again.token is not None and again.token.until > first.token.until  # type: ignore[union-attr]
+    assert again.token is not None
+    assert again.token.until > first.token.until
 
 
 def test_each_resource_and_event_kind_gets_its_own_decision() -> None:

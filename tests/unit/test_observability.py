@@ -20,7 +20,7 @@ FIELDS = {"decision": "allow", "reason": "granted", "sub": "svc-1", "route": "GE
 def no_root_handlers(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """As in Lambda, where the root handler is muted by Powertools' SuppressFilter."""
     monkeypatch.setattr(logging.root, "handlers", [])
-    yield
+    return
 
 
 def logger_pair(service: str, level: str = "INFO") -> tuple[Logger, RequestLog]:
