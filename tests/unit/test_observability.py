@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,10 +16,9 @@ FIELDS = {"decision": "allow", "reason": "granted", "sub": "svc-1", "route": "GE
 
 
 @pytest.fixture
-def no_root_handlers(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def no_root_handlers(monkeypatch: pytest.MonkeyPatch) -> None:
     """As in Lambda, where the root handler is muted by Powertools' SuppressFilter."""
     monkeypatch.setattr(logging.root, "handlers", [])
-    return
 
 
 def logger_pair(service: str, level: str = "INFO") -> tuple[Logger, RequestLog]:
