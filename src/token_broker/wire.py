@@ -9,7 +9,6 @@ no-store`` and ``Pragma: no-cache`` (RFC 6749 section 5.1).
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 from functools import lru_cache
 from typing import Any
@@ -73,7 +72,7 @@ def _decode(body: str, base64_encoded: bool) -> str:
         raise too_big
     try:
         data = base64.b64decode(body, validate=True)
-    except binascii.Error as e:
+    except ValueError as e:  # binascii.Error, and ValueError for a non-ASCII body
         raise InvalidRequest("the body is not valid base64-encoded UTF-8") from e
     if len(data) > MAX_BODY_BYTES:
         raise too_big
