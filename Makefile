@@ -136,10 +136,23 @@ build: $(SAM_STAMP) $(VENV)/.installed
 test: $(VENV)/.installed $(CHECKOV_STAMP) idp client-wheelhouse lint typecheck template build smoke
 	$(PY) -m pytest -q
 
-bench: $(VENV)/.installed idp
-	$(PY) tools/bench.py; a=$$?; $(PY) tools/bench_broker.py; b=$$?; \
-	$(PY) tools/bench_fleet.py; d=$$?; \
-	$(PY) tools/bench_load.py; c=$$?; exit $$((a | b | c | d))
+# The authorizer's benchmark runs with the packages a deployed function has
+# (src/requirements.txt, and PyJWT for the cold-start floor), not .venv's test tools:
+# .venv also holds aws-xray-sdk, which a deployed function does not.
+BENCH_VENV := .venv-lambda
+$(BENCH_VENV)/.installed: src/requirements.txt requirements-dev.txt
+	@test -n "$(LAMBDA_PY)" || { echo "make bench needs Python 3.13 (pyenv's 3.13.0 or python3.13 on PATH)" >&2; exit 1; }
+	rm -rf $(BENCH_VENV)
+	$(LAMBDA_PY) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet --disable-pip-version-check \
+		-r src/requirements.txt "$$(grep -E '^PyJWT==' requirements-dev.txt)"
+	touch $@
+
+bench: $(VENV)/.installed $(BENCH_VENV)/.installed idp
+	$(BENCH_VENV)/bin/python -m tools.bench.authorizer; a=$$?; \
+	$(PY) -m tools.bench.broker; b=$$?; \
+	$(PY) -m tools.bench.fleet; c=$$?; \
+	$(PY) -m tools.bench.load; d=$$?; exit $$((a | b | c | d))
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam tests/idp/node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) $(BENCH_VENV) .aws-sam tests/idp/node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -6,6 +6,8 @@ adds logging and metrics around it.
 
 from __future__ import annotations
 
+import contextlib
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -18,6 +20,7 @@ from authorizer.verifier import VerifiedToken, Verifier
 
 Effect = Literal["allow", "deny", "unauthenticated"]
 UNVERIFIED_PRINCIPAL = "unverified"
+DECISIONS_KEPT = 1024  # as many as the verifier keeps tokens
 
 
 class Unauthorized(Exception):
@@ -47,6 +50,11 @@ class Authorizer:
         self.verifier = verifier
         self.routes = RouteTable(config.routes)
         self.policies = PolicyBook(config.routes)
+        # Decisions for verified tokens, by what they depend on: event kind, token, API and
+        # stage, and the requested resource. An entry lasts no longer than the token's
+        # verification counts (VerifiedToken.until), and dies with this configuration.
+        self._decided: OrderedDict[tuple[str, str, str, str], Decision] = OrderedDict()
+        self._clock = verifier.clock
 
     def decide(self, event: object) -> Decision:
         try:
@@ -55,11 +63,26 @@ class Authorizer:
             return Decision("unauthenticated", e.reason)
         if request.token is None:
             return Decision("unauthenticated", "token_missing", request)
+        key = (request.kind, request.token, request.prefix, request.suffix)
+        decided = self._decided.get(key)
+        if decided is not None:
+            if self._clock() < decided.token.until:  # type: ignore[union-attr]
+                return decided
+            self._decided.pop(key, None)  # pop, not del: the local stack runs threads
         try:
             token = self.verifier.verify(request.token)
         except TokenRejected as e:
             claim = getattr(e, "claim", None)
             return Decision("unauthenticated", e.reason, request, claim=claim, detail=str(e))
+        decision = self._decide(request, token)
+        if len(self._decided) >= DECISIONS_KEPT:
+            with contextlib.suppress(KeyError):  # emptied by another thread meanwhile
+                self._decided.popitem(last=False)
+        self._decided[key] = decision
+        return decision
+
+    def _decide(self, request: AuthRequest, token: VerifiedToken) -> Decision:
+        """The answer for a verified token: route, scopes, and the cache-safe policy."""
         route = self.routes.match(request.api, request.method, request.path)
         allowed = route is not None and route.granted(token.scopes)
         reason = "granted" if allowed else ("no_route" if route is None else "scope_missing")

@@ -20,7 +20,7 @@ from authorizer import snapstart
 from authorizer.decision import Authorizer, Decision, Unauthorized, fail_closed
 from authorizer.errors import ConfigError
 from authorizer.fetch import HttpJsonFetcher, JsonFetcher
-from authorizer.observability import DecisionMetrics, LeanJsonFormatter
+from authorizer.observability import DecisionMetrics, LeanJsonFormatter, RequestLog
 from authorizer.sources import ConfigSource
 from authorizer.verifier import Verifier
 
@@ -33,7 +33,9 @@ logging.logProcesses = False
 logging.logMultiprocessing = False
 
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "scopegate-authorizer")
-logger = Logger(service=SERVICE, logger_formatter=LeanJsonFormatter(SERVICE))
+formatter = LeanJsonFormatter(SERVICE)
+logger = Logger(service=SERVICE, logger_formatter=formatter)
+request_log = RequestLog(logger, formatter)
 metrics = DecisionMetrics(os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "scopegate"))
 
 _LOGGED_CLAIMS = ("iss", "sub", "client_id", "jti")
@@ -118,7 +120,9 @@ def _count_fetch(detail: str, ok: bool) -> None:
         logger.warning("key fetch failed", extra={"fields": {"problem": detail}})
 
 
-def _log(decision: Decision) -> None:
+def decision_fields(decision: Decision) -> dict[str, Any]:
+    """The fields of a decision's log line: what was asked, the answer and why, and who
+    asked (``iss``, ``sub``, ``client_id``, ``jti``, ``kid``); never the token."""
     fields: dict[str, Any] = {"decision": decision.effect, "reason": decision.reason}
     request = decision.request
     if request is not None:
@@ -136,7 +140,7 @@ def _log(decision: Decision) -> None:
                 fields[name] = value
         if token.kid is not None:
             fields["kid"] = token.kid
-    logger.info("decision", extra={"fields": fields})
+    return fields
 
 
 runtime = Runtime()
@@ -153,7 +157,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 def handle(state: Runtime, event: object) -> dict[str, Any]:
     """One invocation against ``state``: decide, log one line, count it, answer."""
     decision = state.decide(event)
-    _log(decision)
+    request_log.info("decision", decision_fields(decision))
     metrics.count(decision.effect.capitalize(), decision.reason)
     if decision.response is None:
         raise Unauthorized()

@@ -19,7 +19,9 @@ from __future__ import annotations
 import binascii
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from authorizer.errors import AlgorithmNotAllowed, MalformedToken, UnsupportedHeader
@@ -52,14 +54,14 @@ _CANONICAL_LAST: tuple[frozenset[int], ...] = (
 # Headers repeat across tokens (one per signing key), so parsed headers are kept by their
 # exact encoded text; bounded, and only headers that passed every check are kept.
 _HEADER_CACHE_SIZE = 64
-_header_cache: dict[bytes, tuple[dict[str, object], str, str | None]] = {}
+_header_cache: dict[bytes, tuple[Mapping[str, object], str, str | None]] = {}
 
 
 @dataclass(frozen=True, slots=True)
 class RawJws:
     """A structurally valid compact JWS whose payload is kept as bytes (not yet verified)."""
 
-    header: dict[str, object]
+    header: Mapping[str, object]  # read-only: shared by every token with this header
     payload: bytes
     signing_input: bytes
     signature: bytes
@@ -71,7 +73,7 @@ class RawJws:
 class CompactJws:
     """A structurally valid JWT: header and payload are JSON objects (not yet verified)."""
 
-    header: dict[str, object]
+    header: Mapping[str, object]  # read-only: shared by every token with this header
     payload: dict[str, object]
     signing_input: bytes
     signature: bytes
@@ -113,13 +115,14 @@ def _finite(text: str) -> float:
 
 # ``raw_decode`` after ``str.strip``: ``decode`` spends two regex passes on whitespace.
 _JSON = json.JSONDecoder(object_pairs_hook=_pairs, parse_constant=_constant, parse_float=_finite)
+_SCAN = _JSON.scan_once  # type: ignore[attr-defined]  # StopIteration: no value at all
 
 
 def _json_object(data: bytes, part: str) -> dict[str, object]:
     try:
         text = data.decode("utf-8").strip(" \t\n\r")  # RFC 8259 whitespace only
-        value, end = _JSON.raw_decode(text)
-    except (ValueError, RecursionError) as e:  # JSONDecodeError, UnicodeDecodeError
+        value, end = _SCAN(text, 0)  # raw_decode's C scanner, without its Python frame
+    except (ValueError, RecursionError, StopIteration) as e:  # JSONDecodeError, UnicodeDecodeError
         raise MalformedToken(f"the {part} is not valid UTF-8 JSON") from e
     if end != len(text):
         raise MalformedToken(f"the {part} has data after its JSON value")
@@ -155,7 +158,7 @@ def _check_header(header: dict[str, object]) -> tuple[str, str | None]:
     return alg, kid
 
 
-def _new_header(segment: bytes) -> tuple[dict[str, object], str, str | None]:
+def _new_header(segment: bytes) -> tuple[Mapping[str, object], str, str | None]:
     try:
         header = _json_object(_decode(segment), "header")
     except ValueError as e:  # binascii.Error is a ValueError
@@ -163,11 +166,12 @@ def _new_header(segment: bytes) -> tuple[dict[str, object], str, str | None]:
     alg, kid = _check_header(header)
     if len(_header_cache) >= _HEADER_CACHE_SIZE:
         _header_cache.clear()
-    _header_cache[segment] = (header, alg, kid)
-    return header, alg, kid
+    found = (MappingProxyType(header), alg, kid)  # read-only: callers cannot alter it
+    _header_cache[segment] = found
+    return found
 
 
-_Parts = tuple[dict[str, object], str, str | None, bytes, bytes, bytes]
+_Parts = tuple[Mapping[str, object], str, str | None, bytes, bytes, bytes]
 
 
 def _split(token: str, max_length: int) -> _Parts:
@@ -191,8 +195,7 @@ def _split(token: str, max_length: int) -> _Parts:
         payload, signature = _decode(body), _decode(sig)
     except ValueError as e:  # binascii.Error is a ValueError
         raise MalformedToken("a segment is not canonical base64url") from e
-    # A shallow copy of the header: callers cannot alter the cached one.
-    return dict(header), alg, kid, payload, signature, data[: len(head) + 1 + len(body)]
+    return header, alg, kid, payload, signature, data[: len(head) + 1 + len(body)]
 
 
 def parse(token: str, *, max_length: int = MAX_TOKEN_LENGTH) -> CompactJws:

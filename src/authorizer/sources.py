@@ -9,6 +9,7 @@ read at import time.
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections.abc import Callable, Mapping
@@ -66,14 +67,18 @@ class DocumentSource[T]:
         self._error: Exception | None = None
         self._text: str | None = None  # the document behind ``_config``
         self._loaded_at = 0.0
+        self._next_load = -math.inf  # the first ``get`` loads
 
     def parse(self, text: str) -> T:
         raise NotImplementedError
 
     def get(self) -> T:
-        first = self._config is None and self._error is None
-        if first or (self._parameter and self._clock() - self._loaded_at >= self._reload_after()):
+        # The environment is read when a document is loaded, not on every request: this
+        # runs per request, and a function's environment does not change while it runs.
+        if self._clock() >= self._next_load:
             self._load()
+            reload_after = self._reload_after() if self._parameter else math.inf
+            self._next_load = self._loaded_at + reload_after
         if self._error is not None:
             raise self._error
         assert self._config is not None

@@ -27,6 +27,10 @@ class VerifiedToken:
     scopes: frozenset[str]
     issuer: str
     kid: str | None
+    # Until when (the verifier's clock) this verification counts: the token's expiry with
+    # leeway, and at most CACHE_SECONDS after it was verified. Caches of anything derived
+    # from the token (the authorizer's decisions) keep it no longer.
+    until: float = 0.0
 
 
 class Verifier:
@@ -73,13 +77,18 @@ class Verifier:
             if now < hit[1]:
                 return hit[0]
             del self._verified[token]
-        verified, expires = self._verify(token, now)
+        verified = self._verify(token, now)
         if len(self._verified) >= CACHE_SIZE:
             self._verified.popitem(last=False)
-        self._verified[token] = (verified, min(expires, now + CACHE_SECONDS))
+        self._verified[token] = (verified, verified.until)
         return verified
 
-    def _verify(self, token: str, now: float) -> tuple[VerifiedToken, float]:
+    @property
+    def clock(self) -> Callable[[], float]:
+        """The clock ``VerifiedToken.until`` is measured on."""
+        return self._clock
+
+    def _verify(self, token: str, now: float) -> VerifiedToken:
         jws = parse(token)
         iss = jws.payload.get("iss")
         keys = self._issuers.get(iss) if isinstance(iss, str) else None
@@ -93,9 +102,8 @@ class Verifier:
         # On the hot path, an issuer with no profile rules to check skips the call.
         if issuer.token_types or issuer.profile_claims or issuer.client_ids:
             check_profile(jws.header, jws.payload, issuer)
-        verified = VerifiedToken(
-            jws.payload, scopes_of(jws.payload, issuer), issuer.issuer, jws.kid
+        exp: float = jws.payload["exp"]  # type: ignore[assignment]  # a number: check_claims
+        until = min(exp + issuer.leeway_seconds, now + CACHE_SECONDS)
+        return VerifiedToken(
+            jws.payload, scopes_of(jws.payload, issuer), issuer.issuer, jws.kid, until
         )
-        exp = jws.payload["exp"]
-        assert isinstance(exp, int | float)  # check_claims made sure
-        return verified, exp + issuer.leeway_seconds

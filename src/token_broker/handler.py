@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
-from authorizer.observability import DecisionMetrics, LeanJsonFormatter
+from authorizer.observability import DecisionMetrics, LeanJsonFormatter, RequestLog
 from token_broker import wire
 from token_broker.broker import Broker, Issued
 from token_broker.config import BrokerConfig, BrokerConfigSource, SharedCacheConfig
@@ -33,7 +33,9 @@ if TYPE_CHECKING:
 
 logging._srcfile = None  # the lean formatter prints no source location; skip computing it
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "scopegate-broker")
-logger = Logger(service=SERVICE, logger_formatter=LeanJsonFormatter(SERVICE))
+formatter = LeanJsonFormatter(SERVICE)
+logger = Logger(service=SERVICE, logger_formatter=formatter)
+audit_log = RequestLog(logger, formatter)  # the one INFO line per request
 metrics = DecisionMetrics(os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "scopegate"))
 
 TIME_BUDGET_SECONDS = 9.0  # the contract: an answer within 10 s whatever happens upstream
@@ -147,7 +149,7 @@ def handle(state: Runtime, event: object, context: Any = None) -> dict[str, Any]
         "expires_at": int(issued.token.expires_at),
         "reason": "issued",
     }
-    logger.info("token issued", extra={"fields": audit})
+    audit_log.info("token issued", audit)
     metrics.count("TokenIssued")
     if issued.cache == "hit":
         metrics.count("CacheHit")
@@ -195,8 +197,10 @@ def _refused(state: Runtime, error: BrokerError, audit: dict[str, Any]) -> None:
     }
     if isinstance(error, ConfigError):
         state.report_once(error)
-    log = logger.info if error.status < 500 else logger.warning
-    log("token refused", extra={"fields": audit})
+    if error.status < 500:
+        audit_log.info("token refused", audit)
+    else:
+        logger.warning("token refused", extra={"fields": audit})
     metrics.count("TokenRefused", error.reason)
     if isinstance(error, UpstreamError | Unavailable) and error.reason.startswith("idp"):
         metrics.count("IdpError", error.reason)

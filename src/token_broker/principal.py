@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 _ARN = re.compile(
@@ -62,8 +63,10 @@ def parse_grant_principal(arn: str) -> Principal:
     )
 
 
+@lru_cache(maxsize=256)
 def parse_caller(arn: str) -> Caller:
-    """The caller's ARN as API Gateway or a function URL reports it."""
+    """The caller's ARN as API Gateway or a function URL reports it (remembered: the same
+    tasks call again and again; a refusal is raised afresh every time)."""
     match = _ARN.fullmatch(arn)
     if match is None:
         raise PrincipalError("the caller is not an IAM principal")

@@ -1,4 +1,4 @@
-"""tools/bench_load.py with tiny settings: it runs, reports three scenarios, no errors."""
+"""tools/bench/load.py with tiny settings: it runs, reports three scenarios, no errors."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.test_flow import EXPECTED, TOKENS
-from tools import bench_load
+from tools.bench import load as bench_load
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,7 +26,7 @@ def test_the_bench_calls_expect_what_the_e2e_table_says() -> None:
 
 def test_a_short_load_run_has_no_errors_and_the_cache_shows() -> None:
     env = os.environ | {"PYTHONPATH": "src:."}
-    command = [sys.executable, "tools/bench_load.py", "--clients", "2", "--seconds", "1"]
+    command = [sys.executable, "-m", "tools.bench.load", "--clients", "2", "--seconds", "1"]
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=90)
     assert done.returncode == 0, done.stdout + done.stderr
     report = json.loads(done.stdout.strip().splitlines()[-1])

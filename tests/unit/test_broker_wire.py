@@ -112,6 +112,13 @@ def test_base64_form_body_is_decoded() -> None:
     assert request == TokenRequest(scopes=frozenset({"orders:read"}), client="orders-api")
 
 
+@pytest.mark.parametrize("body", ["scope=\x80!", "not base64 at all!", "c2NvcGU9"[:-1]])
+def test_a_body_flagged_base64_that_is_not_is_invalid_request(body: str) -> None:
+    """Found by the broker's fuzz test: a non-ASCII body flagged base64 was a 500."""
+    with pytest.raises(InvalidRequest):
+        parse_body(body, base64_encoded=True, content_type=FORM)
+
+
 def test_base64_json_body_is_decoded() -> None:
     body = b64(json.dumps({"scope": ["orders:read"], "audience": "https://orders"}))
     request = parse_body(body, base64_encoded=True, content_type=JSON)

@@ -1,9 +1,12 @@
-"""One cold start, run by ``tools/bench.py`` in a fresh process; not meant to be run by hand.
+"""One cold start, run by ``tools/bench/cold.py`` in a fresh process; not meant to be run by
+hand. It is run as a script (``python -P``, not ``-m``), so nothing of ``tools`` is imported
+with it.
 
-    python tools/bench_cold.py authorizer
-        import authorizer.handler, load the config from AUTHORIZER_CONFIG, fetch the JWKS
-        over HTTP (the parent serves it on 127.0.0.1) and answer one REST TOKEN request
-    python tools/bench_cold.py pyjwt
+    python tools/bench/cold_child.py authorizer
+        import authorizer.handler (with AWS_LAMBDA_FUNCTION_NAME set, its init phase loads
+        the config from AUTHORIZER_CONFIG and fetches the JWKS over HTTP from the parent on
+        127.0.0.1) and answer one REST TOKEN request
+    python tools/bench/cold_child.py pyjwt
         import jwt (PyJWT) and decode one token with a known public key
 
 Inputs come from environment variables set by the parent: BENCH_TOKEN, BENCH_METHOD_ARN,

@@ -17,7 +17,7 @@ the gateway's authorizer calls and cache hits. Clients, gateway, moto and IdP sh
 (here shared, 2-core) machine, so rps and latency compare only within one run on one
 machine: figures, not pass/fail. The only target: zero errors, some requests.
 
-    PYTHONPATH=src:. python tools/bench_load.py [--clients 8] [--seconds 10]
+    python -m tools.bench.load [--clients 8] [--seconds 10]   (PYTHONPATH=src:.)
 """
 
 from __future__ import annotations
@@ -141,7 +141,7 @@ def run_clients(spec: dict[str, Any]) -> dict[str, Any]:
 def load(spec: dict[str, Any]) -> dict[str, Any]:
     """Run ``spec`` in a child process (this script with ``--client``)."""
     done = subprocess.run(
-        [sys.executable, __file__, "--client"],
+        [sys.executable, "-m", "tools.bench.load", "--client"],
         input=json.dumps(spec),
         capture_output=True,
         text=True,

@@ -1,21 +1,23 @@
-"""Speed figures for the token broker (``make bench``, after ``tools/bench.py``); exits 1
-when a target is missed.
+"""Speed and memory figures for the token broker (``make bench``, after the authorizer's);
+exits 1 when a target is missed.
 
-The machinery is ``tools/bench.py``'s (``Sandwich``, ``Figure``, ``render``,
-``output_to``): timings are ratios to a floor measured in the same run, fastest batch
-against fastest floor batch, floor batches interleaved with the contestants'.
+The process looks like the deployed broker function (``lambda_env``: the Lambda runtime's
+variables, ``POWERTOOLS_*`` from template.yaml); metrics are on; the audit lines go to a
+file where they are checked, and while timing to a line-buffered pipe. Timings are
+medians of interleaved rounds against a floor measured in the same run (``timing``).
 
 The broker runs in process against the real test identity provider (``tests/idp``,
 oidc-provider in a child ``node`` process, reached over HTTP on 127.0.0.1) and moto's
 Secrets Manager, through ``token_broker.handler.handle`` with REST proxy events as API
-Gateway delivers them (dicts), the INFO audit line really written to a file and metrics
-enabled.
+Gateway delivers them (dicts).
 
 1. IdP calls per 1,000 requests for one grant within one token lifetime: the identity
    provider's own count of token requests must be exactly 1.
 2. A warm cache-hit request through the handler against the floor of any handler:
    ``json.loads`` of the event and ``json.dumps`` of the same response. A 403 refusal (a
    caller with no grant) is shown alongside for context.
+3. The resident memory of a warm broker, and of one holding 1,024 cached tokens
+   (``memory``).
 
 The table goes to stdout, followed by the figures as JSON on the last line
 (``--json PATH`` also writes them to a file).
@@ -24,102 +26,72 @@ The table goes to stdout, followed by the figures as JSON on the last line
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import bench
-from bench import Figure, Sandwich, output_to, progress
+from tools.bench import memory
+from tools.bench.lambda_env import environment, piped_stdout
+from tools.bench.timing import Count, Figure, Rounds, Row, finish, progress, render
 
-TARGET_CACHE_HIT = 10.0  # warm cache-hit handle() / (json.loads(event) + json.dumps(response))
+TARGET_CACHE_HIT = 4.0  # warm cache-hit handle() / (json.loads(event) + json.dumps(response))
 TARGET_IDP_CALLS = 1  # token requests to the IdP per 1,000 requests, exactly
 
 REQUESTS = 1000
-ROUNDS = 300  # batches per contestant (~11 s in all: 35 ms a round)
+ROUNDS = 100  # interleaved rounds (about 6 s)
 
 SECRET = "scopegate/orders-api"
 CLIENT = "orders-api"
 SCOPES = ["orders:read", "orders:write"]
 
-# Variables that would change what the broker does or where boto3 goes; removed before the
-# handler is imported. The authorizer's list covers logging, metrics and Lambda detection.
+# Variables of the developer's shell that would change what the broker does or where
+# boto3 goes; removed before the handler is imported.
 _ENV_REMOVED = (
-    *bench._ENV_REMOVED,
     "BROKER_CONFIG",
     "BROKER_CONFIG_FILE",
     "BROKER_CONFIG_PARAMETER",
     "BROKER_CONFIG_MAX_AGE",
-    "_X_AMZN_TRACE_ID",  # adds a field to every log line
+    "POWERTOOLS_DEV",
+    "POWERTOOLS_METRICS_DISABLED",
     "AWS_PROFILE",
     "AWS_ENDPOINT_URL",
     "AWS_ENDPOINT_URL_SECRETS_MANAGER",
 )
-_FAKE_AWS = {
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-}
-
-
-# ----------------------------------------------------------------------------- counts
-
-
-@dataclass(frozen=True)
-class Count:
-    """A count that must equal ``expected`` exactly (``None``: information only)."""
-
-    name: str
-    value: int
-    expected: int | None = None
-    unit: str = "calls"
-
-    @property
-    def passed(self) -> bool | None:
-        return None if self.expected is None else self.value == self.expected
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "name": self.name.strip(),
-            "unit": self.unit,
-            "value": self.value,
-            "target": None if self.expected is None else f"=={self.expected}",
-            "pass": self.passed,
-        }
-
-
-Row = Figure | Count
-
-
-def render(rows: list[Row]) -> str:
-    """``bench.render``'s table, with counts in the same columns (target ``=N``)."""
-    lines = bench.render([Figure(r.name, 0.0) if isinstance(r, Count) else r for r in rows])
-    out = lines.splitlines()
-    width = max(len(r.name) for r in rows)
-    for i, row in enumerate(rows, start=1):
-        if isinstance(row, Count):
-            target = "" if row.expected is None else f"={row.expected}"
-            result = {True: "PASS", False: "FAIL", None: "info"}[row.passed]
-            out[i] = (
-                f"{row.name:<{width}}  {row.value:>11}  {'':>11}  {'':>6}  {target:>6}  {result}"
-            )
-    return "\n".join(out)
 
 
 # --------------------------------------------------------------------------- fixtures
 
 
-def prepare_environment() -> None:
+def prepare_environment() -> dict[str, str]:
+    """The broker function's environment (lambda_env), set in this process."""
     for name in _ENV_REMOVED:
         os.environ.pop(name, None)
-    os.environ.update(_FAKE_AWS)
-    os.environ["POWERTOOLS_METRICS_NAMESPACE"] = "scopegate-bench"
+    env = environment("BrokerFunction")
+    os.environ.update(env)
+    return env
+
+
+@contextlib.contextmanager
+def output_to(path: Path) -> Iterator[None]:
+    """File descriptor 1 (where the handler's lines go) appends to ``path``."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    target = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        os.dup2(target, 1)
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(target)
 
 
 def broker_doc(issuer: str, worker_role: str, resource: str) -> dict[str, Any]:
@@ -148,7 +120,7 @@ def idp_calls(handler: ModuleType, state: Any, idp: Any, scratch: Path) -> list[
     ]
     log = scratch / "idp-calls.log"
     idp.reset_stats()
-    with output_to(str(log)):
+    with output_to(log):
         statuses = [handler.handle(state, event)["statusCode"] for event in events]
     stats = idp.stats()
     refused = [s for s in statuses if s != 200]
@@ -174,7 +146,7 @@ def check_output(handler: ModuleType, state: Any, event: dict[str, Any], scratch
     if not handler.metrics.enabled:
         raise SystemExit("bench_broker: the handler's metrics are disabled")
     log = scratch / "check.log"
-    with output_to(str(log)):
+    with output_to(log):
         response = handler.handle(state, event)
         handler.metrics.flush()  # normally once a minute; here to see the EMF document
     lines = log_lines(log)
@@ -194,7 +166,7 @@ def cache_hit(handler: ModuleType, state: Any, idp: Any, scratch: Path) -> list[
     event = rest_event(WORKER, "scope=orders:read")
     refusal = rest_event(STRANGER, "scope=orders:read")
     handle = handler.handle
-    with output_to(str(scratch / "warm-up.log")):
+    with output_to(scratch / "warm-up.log"):
         response = handle(state, event)  # the miss that caches the token
         response = handle(state, event)  # a hit: the response the floor serialises
         refused = handle(state, refusal)
@@ -212,36 +184,17 @@ def cache_hit(handler: ModuleType, state: Any, idp: Any, scratch: Path) -> list[
         loads(event_json)
         dumps(response)
 
-    log = scratch / "timing.log"
-    with output_to(str(log)):
-        sandwich = Sandwich(floor)
-        sandwich.add("hit", lambda: handle(state, event))
-        sandwich.add("refused", lambda: handle(state, refusal))
-        sandwich.run(ROUNDS)
+    with piped_stdout():
+        rounds = Rounds(floor)
+        rounds.add("hit", lambda: handle(state, event))
+        rounds.add("refused", lambda: handle(state, refusal))
+        rounds.run(ROUNDS)
     if state.idp.calls != calls or idp.stats()["token_requests"] != tokens:
         raise SystemExit("bench_broker: the identity provider was called while timing")
-    with log.open("rb") as written:
-        written.seek(max(0, log.stat().st_size - 4096))
-        last = json.loads(written.read().splitlines()[-1])
-    if last.get("level") != "INFO" or last.get("event") not in ("token_issued", "token_refused"):
-        raise SystemExit(f"bench_broker: the timed requests wrote no audit line: {last}")
-
-    floor_s = sandwich.floor
     return [
-        Figure("floor: json.loads(event) + json.dumps(response)", floor_s),
-        Figure(
-            "warm cache-hit request through handle()",
-            sandwich.best("hit"),
-            floor_s,
-            TARGET_CACHE_HIT,
-            raw=sandwich.raw("hit"),
-        ),
-        Figure(
-            "  403 refusal through handle() (no grant)",
-            sandwich.best("refused"),
-            floor_s,
-            raw=sandwich.raw("refused"),
-        ),
+        Figure("floor: json.loads(event) + json.dumps(response) (median)", rounds.floor),
+        rounds.figure("warm cache-hit request through handle()", "hit", TARGET_CACHE_HIT),
+        rounds.figure("  403 refusal through handle() (no grant)", "refused"),
     ]
 
 
@@ -254,7 +207,7 @@ def main() -> int:
     args = parser.parse_args()
     started = time.perf_counter()
 
-    prepare_environment()
+    env = prepare_environment()
     import boto3
     from moto import mock_aws
 
@@ -278,9 +231,11 @@ def main() -> int:
         progress(f"cache hit: {ROUNDS} batches of each figure, each between two floor batches")
         rows += cache_hit(handler, runtime(doc, secrets), idp, Path(scratch))
 
+    progress("memory: a fresh process holding 1,024 cached tokens")
+    rows += memory.broker_figures(env)
     print(render(rows))
-    print(f"timings: fastest of {ROUNDS} batches each, floor batches interleaved")
-    return bench.finish(rows, started, args.json)
+    print(f"timings: medians of {ROUNDS} interleaved rounds")
+    return finish(rows, started, args.json)
 
 
 if __name__ == "__main__":

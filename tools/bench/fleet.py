@@ -1,4 +1,4 @@
-"""Fleet figures for the token broker's shared cache (``make bench``, after bench_broker);
+"""Fleet figures for the token broker's shared cache (``make bench``, after the broker's);
 exits 1 when a target is missed.
 
 Everything runs on 127.0.0.1: the test identity provider (oidc-provider, node), moto's
@@ -29,17 +29,10 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-for path in (ROOT / "src", ROOT):  # `python tools/bench_fleet.py` puts only tools/ on the path
-    if str(path) not in sys.path:
-        sys.path.insert(0, str(path))
-
-import bench  # noqa: E402
-from bench import Figure, progress  # noqa: E402
-from bench_broker import Count, Row, prepare_environment, render  # noqa: E402
+from tools.bench.broker import prepare_environment
+from tools.bench.timing import Count, Figure, Row, finish, progress, render
 
 ENVIRONMENTS = 8
 REQUESTS = 200  # per environment
@@ -251,7 +244,7 @@ def main() -> int:
 
     print(render(rows))
     print("latency: medians of interleaved rounds; moto, the IdP and the broker share the cores")
-    return bench.finish(rows, started, args.json)
+    return finish(rows, started, args.json)
 
 
 if __name__ == "__main__":

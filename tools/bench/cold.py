@@ -1,0 +1,99 @@
+"""Cold start to the first decision, as Lambda starts a new execution environment.
+
+Each run is a fresh process of the deployed function's interpreter and environment
+(``lambda_env``) that imports ``authorizer.handler`` (its init phase loads the config and
+fetches the keys over HTTP from 127.0.0.1) and answers one REST TOKEN request
+(``cold_child.py authorizer``). The floor is a fresh process that imports PyJWT and
+decodes one token with a known key (``cold_child.py pyjwt``). The two kinds alternate and
+the medians of their wall times, spawn to exit, are compared.
+
+Our modules run from a copy of ``src/`` with no bytecode and none written, as from a
+function's read-only ``/var/task``: a build that ships no ``.pyc`` for them compiles them
+at every cold start. Libraries keep the bytecode pip compiled when it installed them.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from tools.bench.fixture import AUDIENCE, METHOD_ARN, Fixture, JwksServer
+from tools.bench.timing import Figure, Row
+
+TARGET_COLD = 1.3  # cold authorizer process / cold PyJWT process (medians)
+RUNS = 15  # fresh processes of each kind, alternating
+WARMUPS = 2  # untimed runs of each kind first (page cache)
+CHILD = Path(__file__).with_name("cold_child.py")
+SRC = Path(__file__).resolve().parents[2] / "src"
+
+
+def figures(fx: Fixture, env: dict[str, str], server: JwksServer) -> list[Row]:
+    with tempfile.TemporaryDirectory(prefix="scopegate-task-root-") as root:
+        task_root = Path(root) / "task"
+        shutil.copytree(SRC, task_root, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        child_env = env | {
+            "LAMBDA_TASK_ROOT": str(task_root),
+            "PYTHONPATH": str(task_root),
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "BENCH_TOKEN": fx.token,
+            "BENCH_METHOD_ARN": METHOD_ARN,
+            "BENCH_PUBLIC_PEM": fx.public_pem,
+            "BENCH_AUDIENCE": AUDIENCE,
+        }
+        for _ in range(WARMUPS):
+            _run("authorizer", child_env)
+            _run("pyjwt", child_env)
+        hits = server.hits
+        walls: dict[str, list[float]] = {"authorizer": [], "pyjwt": []}
+        inner: dict[str, list[dict[str, float]]] = {"authorizer": [], "pyjwt": []}
+        for i in range(RUNS):
+            for mode in ("authorizer", "pyjwt") if i % 2 == 0 else ("pyjwt", "authorizer"):
+                wall, timings = _run(mode, child_env)
+                walls[mode].append(wall)
+                inner[mode].append(timings)
+        if list(task_root.rglob("*.pyc")):
+            raise SystemExit("bench: bytecode was written into the task root")
+    if server.hits - hits != RUNS:
+        raise SystemExit("bench: each cold authorizer should have fetched the JWKS once")
+    ours, theirs = statistics.median(walls["authorizer"]), statistics.median(walls["pyjwt"])
+
+    def median(mode: str, key: str) -> float:
+        return statistics.median(t[key] for t in inner[mode]) / 1e3
+
+    return [
+        Figure("cold start to first decision (median wall)", ours, theirs, TARGET_COLD, "ms"),
+        Figure("  floor: fresh process, import jwt + one decode", theirs, unit="ms"),
+        Figure(
+            "  import authorizer.handler (init: config, keys)",
+            median("authorizer", "import_ms"),
+            unit="ms",
+        ),
+        Figure("  first request", median("authorizer", "first_request_ms"), unit="ms"),
+        Figure(
+            "  PyJWT: import + decode in the process", median("pyjwt", "to_decision_ms"), unit="ms"
+        ),
+    ]
+
+
+def _run(mode: str, env: dict[str, str]) -> tuple[float, dict[str, float]]:
+    """Wall seconds from spawn to exit, and the child's own timings."""
+    start = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-P", str(CHILD), mode],  # -P: not tools/bench/ on sys.path
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        check=False,
+    )
+    wall = time.perf_counter() - start
+    stderr = done.stderr.decode(errors="replace").strip()
+    if done.returncode != 0 or not stderr:
+        raise SystemExit(f"bench: cold {mode} child failed ({done.returncode}):\n{stderr}")
+    return wall, json.loads(stderr.splitlines()[-1])
