@@ -32,10 +32,6 @@ ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
 DOCS = ROOT / "docs"
 
-# Pages other work is writing at the same time; links to them are allowed while they are
-# missing. Once a page exists, test_pending_pages_are_still_missing asks to remove it here.
-PENDING = {DOCS / "task-client.md": "the task client's page, written with its package"}
-
 # Environment variables the docs may name although no file of src/ or tools/ mentions them.
 SET_ELSEWHERE = {
     "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "set by ECS in every container; botocore reads it",
@@ -158,8 +154,7 @@ def test_every_relative_link_resolves(page: Path) -> None:
         if not target.is_relative_to(ROOT):
             broken.append(f"{written}: outside the repository")
         elif not target.exists():
-            if target not in PENDING:
-                broken.append(f"{written}: no such file")
+            broken.append(f"{written}: no such file")
         elif anchor and (target.suffix != ".md" or anchor not in anchors(target)):
             broken.append(f"{written}: no heading with anchor #{anchor}")
     assert broken == []
@@ -206,8 +201,3 @@ def test_each_environment_variable_named_is_one_the_code_reads(page: Path) -> No
 
 def test_the_readme_stays_short() -> None:
     assert len(README.read_text(encoding="utf-8").splitlines()) <= 200
-
-
-def test_pending_pages_are_still_missing() -> None:
-    landed = [_name(p) for p in PENDING if p.exists()]
-    assert landed == [], "the page exists now: remove it from PENDING"
