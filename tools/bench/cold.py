@@ -7,14 +7,18 @@ fetches the keys over HTTP from 127.0.0.1) and answers one REST TOKEN request
 decodes one token with a known key (``cold_child.py pyjwt``). The two kinds alternate and
 the medians of their wall times, spawn to exit, are compared.
 
-Our modules run from a copy of ``src/`` with no bytecode and none written, as from a
-function's read-only ``/var/task``: a build that ships no ``.pyc`` for them compiles them
-at every cold start. Libraries keep the bytecode pip compiled when it installed them.
+Our modules run from a copy of ``src/`` compiled as ``src/Makefile`` compiles the build
+(unchecked-hash bytecode), with no bytecode written, as from a function's read-only
+``/var/task``; libraries have the bytecode pip compiled when it installed them (the build
+compiles theirs too). The compile time is reported: what a cold start would pay on top
+without that bytecode (SAM's own Python builder ships none).
 """
 
 from __future__ import annotations
 
+import compileall
 import json
+import py_compile
 import shutil
 import statistics
 import subprocess
@@ -37,6 +41,11 @@ def figures(fx: Fixture, env: dict[str, str], server: JwksServer) -> list[Row]:
     with tempfile.TemporaryDirectory(prefix="scopegate-task-root-") as root:
         task_root = Path(root) / "task"
         shutil.copytree(SRC, task_root, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        started = time.perf_counter()
+        compileall.compile_dir(
+            task_root, quiet=1, invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH
+        )
+        compile_s = time.perf_counter() - started
         child_env = env | {
             "LAMBDA_TASK_ROOT": str(task_root),
             "PYTHONPATH": str(task_root),
@@ -57,8 +66,6 @@ def figures(fx: Fixture, env: dict[str, str], server: JwksServer) -> list[Row]:
                 wall, timings = _run(mode, child_env)
                 walls[mode].append(wall)
                 inner[mode].append(timings)
-        if list(task_root.rglob("*.pyc")):
-            raise SystemExit("bench: bytecode was written into the task root")
     if server.hits - hits != RUNS:
         raise SystemExit("bench: each cold authorizer should have fetched the JWKS once")
     ours, theirs = statistics.median(walls["authorizer"]), statistics.median(walls["pyjwt"])
@@ -78,6 +85,7 @@ def figures(fx: Fixture, env: dict[str, str], server: JwksServer) -> list[Row]:
         Figure(
             "  PyJWT: import + decode in the process", median("pyjwt", "to_decision_ms"), unit="ms"
         ),
+        Figure("  compiling all of src/ to bytecode (the build does it once)", compile_s, unit="ms"),
     ]
 
 
