@@ -85,7 +85,9 @@ def figures(fx: Fixture, env: dict[str, str], server: JwksServer) -> list[Row]:
         Figure(
             "  PyJWT: import + decode in the process", median("pyjwt", "to_decision_ms"), unit="ms"
         ),
-        Figure("  compiling all of src/ to bytecode (the build does it once)", compile_s, unit="ms"),
+        Figure(
+            "  compiling all of src/ to bytecode (the build does it once)", compile_s, unit="ms"
+        ),
     ]
 
 
