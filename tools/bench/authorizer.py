@@ -40,6 +40,7 @@ from cryptography.hazmat.primitives.asymmetric import padding
 
 from tools.bench import cold, memory
 from tools.bench.fixture import (
+    AUDIENCE,
     EXPECTED_ROUTE,
     Fixture,
     JwksServer,
@@ -140,6 +141,11 @@ def warm(
     def floor() -> None:
         public_key.verify(signature, signing_input, padding.PKCS1v15(), hashes.SHA256())
 
+    import jwt  # PyJWT, in .venv-lambda for the comparison and the cold-start floor
+
+    def pyjwt_decode(token: str) -> object:
+        return jwt.decode(token, public_key, algorithms=["RS256"], audience=AUDIENCE)
+
     with piped_stdout():
         rounds = Rounds(floor)
         rounds.add("verify", lambda: verifier.verify(next(fresh)))
@@ -149,6 +155,7 @@ def warm(
         rounds.add("decide", lambda: handler.runtime.decide(event))
         rounds.add("route", lambda: authorizer.routes.match("rest", "GET", "/orders/42"))
         rounds.add("log", lambda: handler.request_log.info("decision", fields))
+        rounds.add("pyjwt", lambda: pyjwt_decode(next(fresh)))
         rounds.run(rounds_run)
         profile = _profile(lambda: [lambda_handler(e, None) for e in profiled])
     if server.hits != 1:
@@ -162,6 +169,7 @@ def warm(
         rounds.figure("  of it: a decision without verifying (runtime.decide)", "decide"),
         rounds.figure("  of it: route match (50 routes)", "route"),
         rounds.figure("  of it: the decision line written to the pipe", "log"),
+        rounds.figure("PyJWT's jwt.decode of a new token, for comparison", "pyjwt"),
     ]
     return rows, profile
 
