@@ -14,7 +14,10 @@ must hold:
 - compiled code for aarch64 only: every ELF file (*.so, *.so.N, ...) has e_machine 183
   (EM_AARCH64), 64-bit little-endian;
 - the CodeUri's own Python packages (src/authorizer, src/token_broker) byte for byte, so a
-  stale cached build fails too.
+  stale cached build fails too;
+- bytecode for every module, compiled for CPython 3.13 and valid without a look at the
+  source's mtime (unchecked-hash, PEP 552; src/Makefile writes it): /var/task is read-only,
+  so without it every cold start compiles every module it imports.
 
 Usage: python tools/check_build.py [--template template.yaml] [--build-dir .aws-sam/build]
 Exits 0 when every function passes, 1 with one line per problem otherwise.
@@ -23,6 +26,7 @@ Exits 0 when every function passes, 1 with one line per problem otherwise.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import re
 import sys
 from collections.abc import Iterable, Iterator
@@ -443,6 +447,29 @@ def check_own_packages(function: str, source_dir: Path, function_dir: Path) -> l
     return problems
 
 
+BYTECODE_TAG = "cpython-313"
+UNCHECKED_HASH = 0b01  # the pyc flags field: hash-based, source not checked (PEP 552)
+
+
+def check_bytecode(function: str, function_dir: Path) -> tuple[list[str], int]:
+    """Modules without unchecked-hash CPython 3.13 bytecode; the number of modules."""
+    magic = importlib.util.MAGIC_NUMBER if sys.version_info[:2] == LAMBDA_PYTHON else None
+    missing: list[str] = []
+    sources = sorted(function_dir.rglob("*.py"))
+    for source in sources:
+        pyc = source.parent / "__pycache__" / f"{source.stem}.{BYTECODE_TAG}.pyc"
+        header = pyc.read_bytes()[:16] if pyc.is_file() else b""
+        flags = int.from_bytes(header[4:8], "little") if len(header) == 16 else None
+        if flags != UNCHECKED_HASH or (magic is not None and header[:4] != magic):
+            missing.append(str(source.relative_to(function_dir)))
+    if not missing:
+        return [], len(sources)
+    return [
+        f"{function}: {len(missing)} module(s) without unchecked-hash {BYTECODE_TAG} bytecode"
+        f" ({', '.join(missing[:3])}): was it built by src/Makefile (BuildMethod makefile)?"
+    ], len(sources)
+
+
 def check_function(function: Function, build_dir: Path, report: Report) -> None:
     name = function.logical_id
     function_dir = build_dir / name
@@ -475,6 +502,8 @@ def check_function(function: Function, build_dir: Path, report: Report) -> None:
 
     compiled_problems, compiled = check_compiled(name, function_dir)
     report.problems.extend(compiled_problems)
+    bytecode_problems, modules = check_bytecode(name, function_dir)
+    report.problems.extend(bytecode_problems)
     report.problems.extend(check_own_packages(name, function.source_dir, function_dir))
 
     if len(report.problems) == before:
@@ -490,6 +519,7 @@ def check_function(function: Function, build_dir: Path, report: Report) -> None:
         report.notes.append(
             f"{name}: ok ({len(closure)} distributions for {len(requirements)} requirements;"
             f" imports {', '.join(imports) or 'none'}; {compiled} aarch64 ELF files;"
+            f" bytecode for {modules} modules;"
             f" packages {', '.join(own_packages(function.source_dir))})"
         )
 

@@ -57,18 +57,23 @@ class ScopePolicy:
     # an explicit Deny for its own resource added.
     partly_denied: frozenset[str] = frozenset()
     conflicts: tuple[Conflict, ...] = ()
-    _allow_re: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
-    _deny_re: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "_allow_re", _regex(self.allow))
-        object.__setattr__(self, "_deny_re", _regex(self.deny))
+    # The statements as regular expressions, compiled on the first ``allows``: most
+    # policies are exact and never need them, and compiling costs about half of building
+    # a policy, which the first request of a new scope set pays (a cold start's too).
+    _compiled: tuple[re.Pattern[str] | None, re.Pattern[str] | None] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def allows(self, suffix: str) -> bool:
         """IAM evaluation for one resource suffix: some Allow matches and no Deny does."""
-        if self._deny_re is not None and self._deny_re.fullmatch(suffix):
+        compiled = self._compiled
+        if compiled is None:
+            compiled = (_regex(self.allow), _regex(self.deny))
+            object.__setattr__(self, "_compiled", compiled)
+        allow_re, deny_re = compiled
+        if deny_re is not None and deny_re.fullmatch(suffix):
             return False
-        return self._allow_re is not None and self._allow_re.fullmatch(suffix) is not None
+        return allow_re is not None and allow_re.fullmatch(suffix) is not None
 
 
 def build_scope_policy(

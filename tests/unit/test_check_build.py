@@ -8,6 +8,8 @@ extensions are files with a real ELF header whose e_machine says the architectur
 
 from __future__ import annotations
 
+import compileall
+import py_compile
 import shutil
 import struct
 from collections.abc import Iterable
@@ -178,7 +180,16 @@ def build_function(root: Path, function: str, dists: Iterable[Dist] | None = Non
         if path.is_file() and "__pycache__" not in relative.parts:
             (function_dir / relative).parent.mkdir(parents=True, exist_ok=True)
             (function_dir / relative).write_bytes(path.read_bytes())
+    compile_like_the_build(function_dir)
     return function_dir
+
+
+def compile_like_the_build(function_dir: Path) -> None:
+    """What src/Makefile does after installing: unchecked-hash bytecode for every module."""
+    compiled = compileall.compile_dir(
+        function_dir, quiet=1, invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH
+    )
+    assert compiled
 
 
 def rebuild(root: Path, function: str, dists: Iterable[Dist]) -> Path:
@@ -404,3 +415,22 @@ def test_template_without_functions_fails(tmp_path: Path) -> None:
     assert report.problems == [
         f"{tmp_path / 'template.yaml'}: no function built from a local CodeUri"
     ]
+
+
+def test_modules_without_bytecode_fail(project: Path) -> None:
+    """A build by SAM's own Python builder ships no bytecode: every cold start compiles."""
+    function_dir = project / ".aws-sam" / "build" / FUNCTIONS[0]
+    for pyc in function_dir.rglob("*.pyc"):
+        pyc.unlink()
+    assert any("without unchecked-hash cpython-313 bytecode" in p for p in run(project).problems)
+
+
+def test_timestamp_bytecode_fails(project: Path) -> None:
+    """Lambda's zip keeps no exact mtimes: timestamp bytecode would be recompiled each time."""
+    function_dir = project / ".aws-sam" / "build" / FUNCTIONS[0]
+    handler = function_dir / "app" / "handler.py"
+    py_compile.compile(
+        str(handler), invalidation_mode=py_compile.PycInvalidationMode.TIMESTAMP, doraise=True
+    )
+    problems = run(project).problems
+    assert any("app/handler.py" in p and "bytecode" in p for p in problems), problems

@@ -40,6 +40,7 @@ from cryptography.hazmat.primitives.asymmetric import padding
 
 from tools.bench import cold, memory
 from tools.bench.fixture import (
+    AUDIENCE,
     EXPECTED_ROUTE,
     Fixture,
     JwksServer,
@@ -55,6 +56,7 @@ TARGET_VERIFY = 1.5  # Verifier.verify, new token / bare verify
 TARGET_HANDLER_SAME = 1.3  # warm handler, same token / bare verify
 TARGET_HANDLER_NEW = 2.5  # warm handler, new token / bare verify
 ROUNDS = 60  # interleaved rounds (about 12 s)
+QUICK_ROUNDS = 15
 PROFILED_CALLS = 2048  # the third pool of new tokens
 
 # Variables of the developer's shell that would change what is measured.
@@ -103,7 +105,9 @@ def check_output(handler: ModuleType, event: dict[str, Any], scratch: Path) -> N
         raise SystemExit(f"bench: the token was not allowed: {response}")
 
 
-def warm(fx: Fixture, server: JwksServer, scratch: Path) -> tuple[list[Row], str]:
+def warm(
+    fx: Fixture, server: JwksServer, scratch: Path, rounds_run: int = ROUNDS
+) -> tuple[list[Row], str]:
     """The in-process figures and the profile summary of a new-token call."""
     issuers = handler_config(server.url)["issuers"]
     from authorizer.config import validate
@@ -137,6 +141,11 @@ def warm(fx: Fixture, server: JwksServer, scratch: Path) -> tuple[list[Row], str
     def floor() -> None:
         public_key.verify(signature, signing_input, padding.PKCS1v15(), hashes.SHA256())
 
+    import jwt  # PyJWT, in .venv-lambda for the comparison and the cold-start floor
+
+    def pyjwt_decode(token: str) -> object:
+        return jwt.decode(token, public_key, algorithms=["RS256"], audience=AUDIENCE)
+
     with piped_stdout():
         rounds = Rounds(floor)
         rounds.add("verify", lambda: verifier.verify(next(fresh)))
@@ -146,7 +155,8 @@ def warm(fx: Fixture, server: JwksServer, scratch: Path) -> tuple[list[Row], str
         rounds.add("decide", lambda: handler.runtime.decide(event))
         rounds.add("route", lambda: authorizer.routes.match("rest", "GET", "/orders/42"))
         rounds.add("log", lambda: handler.request_log.info("decision", fields))
-        rounds.run(ROUNDS)
+        rounds.add("pyjwt", lambda: pyjwt_decode(next(fresh)))
+        rounds.run(rounds_run)
         profile = _profile(lambda: [lambda_handler(e, None) for e in profiled])
     if server.hits != 1:
         raise SystemExit(f"bench: the keys were fetched again while timing ({server.hits})")
@@ -159,6 +169,7 @@ def warm(fx: Fixture, server: JwksServer, scratch: Path) -> tuple[list[Row], str
         rounds.figure("  of it: a decision without verifying (runtime.decide)", "decide"),
         rounds.figure("  of it: route match (50 routes)", "route"),
         rounds.figure("  of it: the decision line written to the pipe", "log"),
+        rounds.figure("PyJWT's jwt.decode of a new token, for comparison", "pyjwt"),
     ]
     return rows, profile
 
@@ -195,19 +206,28 @@ def _short(path: str) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--json", metavar="PATH", help="also write the figures to PATH")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"the in-process figures only, {QUICK_ROUNDS} rounds (the test suite's check)",
+    )
     args = parser.parse_args()
     started = time.perf_counter()
     fx = make_fixture()
+    rounds_run = QUICK_ROUNDS if args.quick else ROUNDS
     with JwksServer(fx.jwks) as server, tempfile.TemporaryDirectory() as scratch:
         env = deployed(handler_config(server.url))
-        progress(f"in process: {ROUNDS} interleaved rounds of each figure and the floor")
-        rows, profile = warm(fx, server, Path(scratch))
-        progress(f"cold start: {cold.RUNS} fresh processes of each kind, alternating")
-        rows += cold.figures(fx, env, server)
-        progress("memory: a fresh process holding 1,024 verified tokens")
-        rows += memory.authorizer_figures(env, fx)
+        progress(f"in process: {rounds_run} interleaved rounds of each figure and the floor")
+        rows, profile = warm(fx, server, Path(scratch), rounds_run)
+        if not args.quick:
+            progress(f"cold start: {cold.RUNS} fresh processes of each kind, alternating")
+            rows += cold.figures(fx, env, server)
+            progress("memory: a fresh process holding 1,024 verified tokens")
+            rows += memory.authorizer_figures(env, fx)
     print(render(rows))
-    print("in process: medians of interleaved rounds; cold: medians of wall times (spawn to exit)")
+    print(
+        "in process: medians of interleaved rounds, thread CPU time; cold: medians of process CPU time"
+    )
     print(profile)
     return finish(rows, started, args.json, profile=profile.splitlines())
 

@@ -228,7 +228,7 @@ def main() -> int:
         doc = broker_doc(idp.issuer, WORKER_ROLE, ORDERS_API)
         progress(f"{REQUESTS} requests for one grant through a fresh runtime")
         rows: list[Row] = list(idp_calls(handler, runtime(doc, secrets), idp, Path(scratch)))
-        progress(f"cache hit: {ROUNDS} batches of each figure, each between two floor batches")
+        progress(f"cache hit: {ROUNDS} interleaved rounds of each figure and the floor")
         rows += cache_hit(handler, runtime(doc, secrets), idp, Path(scratch))
 
     progress("memory: a fresh process holding 1,024 cached tokens")

@@ -5,6 +5,10 @@ may meet a busier machine. So every contestant is timed in rounds, each round on
 of every contestant with a batch of the floor before and after it (floor, A, floor, B,
 floor, ...), and a contestant's ratio is the median over rounds of its batch against the
 mean of the two floor batches around it. Values in microseconds are medians of batches.
+
+Batches are timed in this thread's CPU time (``time.thread_time``), not wall time: what a
+function's own vCPU spends on a request, without the moments another process of a
+shared machine holds the core (a deployed function has its vCPU to itself).
 """
 
 from __future__ import annotations
@@ -74,7 +78,7 @@ class Rounds:
 
 def _calibrated(fn: Callable[[], object], batch_seconds: float) -> tuple[timeit.Timer, int]:
     """A timer for ``fn`` and the number of calls that takes about ``batch_seconds``."""
-    timer = timeit.Timer(fn)
+    timer = timeit.Timer(fn, timer=time.thread_time)
     number = 1
     while (elapsed := timer.timeit(number)) < batch_seconds / 5:
         number *= 2
