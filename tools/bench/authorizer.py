@@ -225,9 +225,8 @@ def main() -> int:
             progress("memory: a fresh process holding 1,024 verified tokens")
             rows += memory.authorizer_figures(env, fx)
     print(render(rows))
-    print(
-        "in process: medians of interleaved rounds, thread CPU time; cold: medians of process CPU time"
-    )
+    print("in process: medians of interleaved rounds in thread CPU time;")
+    print("cold: medians of process CPU time")
     print(profile)
     return finish(rows, started, args.json, profile=profile.splitlines())
 
