@@ -6,22 +6,22 @@ all; anything invalid raises ``ConfigError`` and the handler fails closed.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 from authorizer.errors import ConfigError
 from authorizer.jws import ALGORITHMS
 from authorizer.profiles import PROFILES, PROVIDERS, ClaimRule, Provider, profile_rules, token_type
 from authorizer.routes import Route, Segment, parse_route
+from scopegate_core.documents import got
+from scopegate_core.errors import DocumentError
+from scopegate_core.urls import check_url
 
 DEFAULT_ALGORITHMS = ("RS256",)
 DEFAULT_SCOPE_CLAIMS = ("scope", "scp")
 DEFAULT_CONTEXT_CLAIMS = ("sub", "client_id", "scope")
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 _ISSUER_KEYS = frozenset(
     {
@@ -75,45 +75,6 @@ class ConfigProblems(ConfigError):
         self.problems = problems
 
 
-def parse_document(text: str) -> Any:
-    """JSON, or YAML when it is not JSON (PyYAML is imported only then)."""
-    stripped = text.lstrip()
-    if stripped.startswith("{"):
-        try:
-            return json.loads(stripped)
-        except ValueError as e:
-            raise ConfigError(f"configuration is not valid JSON: {e}") from e
-    import yaml
-
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        raise ConfigError(f"configuration is not valid YAML or JSON: {e}") from e
-
-
-def check_url(url: object, what: str) -> str:
-    """``https`` only, except on loopback hosts (tests and the local stack)."""
-    if not isinstance(url, str) or not url:
-        raise ConfigError(f"{what} must be a non-empty URL string")
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError for a port out of range
-    except ValueError as e:
-        raise ConfigError(f"{what} {url!r} is not a valid URL") from e
-    if not parts.hostname:
-        raise ConfigError(f"{what} {url!r} is not an absolute URL")
-    if parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS):
-        return url
-    raise ConfigError(f"{what} {url!r} must use https (http is allowed on loopback hosts only)")
-
-
-def got(value: object) -> str:
-    """The offending value for a problem, cut short (a config document holds no secret)."""
-    text = repr(value) if isinstance(value, str | int | float | list | tuple) else None
-    text = text or f"a {type(value).__name__}"
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
 def _strings(value: object, what: str, *, allow_empty: bool = False) -> tuple[str, ...]:
     if isinstance(value, str):
         value = [value]
@@ -151,7 +112,8 @@ def _algorithm(alg: str, what: str) -> None:
 
 
 class _Collector:
-    """Runs one check after another, keeping each ``ConfigError`` as a problem."""
+    """Runs one check after another, keeping each ``DocumentError`` (the authorizer's
+    ``ConfigError`` is one) as a problem."""
 
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
@@ -160,7 +122,7 @@ class _Collector:
     def __call__[T](self, check: Callable[[], T], default: T) -> T:
         try:
             return check()
-        except ConfigError as e:
+        except DocumentError as e:
             self.add(str(e))
             return default
 

@@ -1,7 +1,9 @@
 """The broker's configuration (schema version 1): parsing and validation.
 
 Validation collects every problem in one document, as the authorizer's does; anything
-invalid raises ``ConfigError`` and every request is answered 500 ``server_error``.
+invalid raises ``ConfigError`` and every request is answered 500 ``server_error``. The
+core's ``DocumentError`` (a document that does not parse, a URL that is not https) is
+wrapped in ``ConfigError``, which carries the broker's status and OAuth code.
 """
 
 from __future__ import annotations
@@ -11,9 +13,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Literal, cast
 
-from authorizer.config import check_url, parse_document
-from authorizer.errors import ConfigError as DocumentError
-from authorizer.sources import DocumentSource
+from scopegate_core.documents import got, parse_document
+from scopegate_core.errors import DocumentError
+from scopegate_core.sources import DocumentSource
+from scopegate_core.urls import check_url
 from token_broker.errors import ConfigError
 from token_broker.principal import Principal, PrincipalError, parse_grant_principal
 from token_broker.providers import PROVIDERS, Provider, client_problems, grant_problems
@@ -116,14 +119,6 @@ def load_text(text: str) -> BrokerConfig:
     except DocumentError as e:
         raise ConfigError(str(e)) from e
     return validate(doc)
-
-
-def got(value: object) -> str:
-    """The offending value for a problem, cut short (a config document holds no secret:
-    secrets live in Secrets Manager)."""
-    text = repr(value) if isinstance(value, str | int | float | list | tuple) else None
-    text = text or f"a {type(value).__name__}"
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _optional_str(raw: Mapping[str, object], key: str, where: str) -> str | None:

@@ -25,8 +25,8 @@ from datetime import UTC
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote_plus, urlencode
 
-from authorizer.config import check_url
-from authorizer.errors import ConfigError as UrlError
+from scopegate_core.errors import DocumentError
+from scopegate_core.urls import check_url
 from token_broker.config import ClientConfig
 from token_broker.credentials import Credentials
 from token_broker.errors import ConfigError, InvalidClient, Unavailable, UpstreamError
@@ -284,14 +284,14 @@ def _discovered_endpoint(client: ClientConfig, issuer: str, status: int, body: b
         raise invalid("the document names another issuer")
     try:
         return check_url(doc.get("token_endpoint"), "token_endpoint")
-    except UrlError as e:
+    except DocumentError as e:
         raise invalid("its token_endpoint is not an https URL") from e
 
 
 def _config_url(url: str, what: str) -> str:
     try:
         return check_url(url, what)
-    except UrlError as e:
+    except DocumentError as e:
         raise ConfigError(str(e)) from e
 
 

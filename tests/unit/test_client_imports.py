@@ -1,50 +1,23 @@
 """The task client stands alone: importing it loads nothing of the functions.
 
 ``token_broker.client`` ships as its own wheel (``scopegate-client``) that depends on
-botocore only, so it must import no other module of ``token_broker`` nor of
-``authorizer``, and no AWS library but botocore (not boto3, not Powertools). Each check
-runs in a fresh interpreter, where ``sys.modules`` shows what one import really loads.
+botocore only, so it must import no other module of ``token_broker``, nothing of
+``authorizer`` or of the functions' shared core ``scopegate_core``, and no AWS library
+but botocore (not boto3, not Powertools). Each check runs in a fresh interpreter, where
+``sys.modules`` shows what one import really loads.
 """
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.imports import ROOT, loaded_after, of_package
+
 AWS_LIBRARIES = ("boto3", "s3transfer", "aws_lambda_powertools", "aws_xray_sdk", "moto")
 AUTH_MODULES = {
     "token_broker.client.requests_auth": "requests",
     "token_broker.client.httpx_auth": "httpx",
 }
-
-
-def loaded_after(*modules: str) -> set[str]:
-    """The names in ``sys.modules`` of a fresh interpreter after importing ``modules``."""
-    script = (
-        "import importlib, json, sys\n"
-        f"for name in {list(modules)!r}:\n"
-        "    importlib.import_module(name)\n"
-        "print(json.dumps(sorted(sys.modules)))\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        env={"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin"},
-        cwd=ROOT / "src",
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    return set(json.loads(done.stdout))
-
-
-def of_scopegate(names: set[str]) -> set[str]:
-    return {n for n in names if n.split(".")[0] in ("token_broker", "authorizer")}
 
 
 @pytest.mark.parametrize(
@@ -60,7 +33,7 @@ def test_the_client_loads_no_module_of_the_functions(module: str) -> None:
     loaded = loaded_after(module)
     outside = {
         name
-        for name in of_scopegate(loaded)
+        for name in of_package(loaded, "token_broker", "authorizer", "scopegate_core")
         if name != "token_broker" and not name.startswith("token_broker.client")
     }
     assert outside == set()

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from aws_lambda_powertools import Logger
 
-from authorizer.observability import LeanJsonFormatter, RequestLog, to_json
+from scopegate_core.observability import LeanJsonFormatter, RequestLog, to_json
 
 FIELDS = {"decision": "allow", "reason": "granted", "sub": "svc-1", "route": "GET /orders/{id}"}
 

@@ -24,8 +24,8 @@ import yaml
 
 from authorizer import handler
 from authorizer.decision import Unauthorized
-from authorizer.observability import DecisionMetrics
 from authorizer.sources import ConfigSource
+from scopegate_core.observability import DecisionMetrics
 from tests.support.issuer import AUDIENCE, LocalIssuer
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from authorizer.config import check_url
-from authorizer.errors import ConfigError as UrlError
+from scopegate_core.errors import DocumentError
+from scopegate_core.urls import check_url
 from token_broker.rotation.errors import ProviderError, RotationConfigError
 from token_broker.rotation.secret import RotatedSecret
 
@@ -110,7 +110,7 @@ def url(value: str, what: str) -> str:
     clear text."""
     try:
         return check_url(value, what)
-    except UrlError as e:
+    except DocumentError as e:
         raise RotationConfigError(str(e)) from e
 
 

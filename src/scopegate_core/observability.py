@@ -7,7 +7,7 @@ record machinery: the same line, a third of the cost (see ``RequestLog``). Decis
 are aggregated in memory and published as EMF through Powertools ``single_metric`` at
 most once per ``FLUSH_SECONDS`` (and on the first decision after a quiet period), instead
 of one EMF document per invocation; counts of an environment that Lambda shuts down
-inside that window are lost, which the README states.
+inside that window are lost, as docs/operations.md says.
 """
 
 from __future__ import annotations
