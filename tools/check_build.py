@@ -16,7 +16,7 @@ must hold:
 - the CodeUri's own Python packages (src/authorizer, src/token_broker) byte for byte, so a
   stale cached build fails too.
 
-Usage: python tools/check_build.py [--template template.yaml] [--build-dir .aws-sam/build]
+Usage: python -m tools.check_build [--template template.yaml] [--build-dir .aws-sam/build]
 Exits 0 when every function passes, 1 with one line per problem otherwise.
 """
 
@@ -34,6 +34,8 @@ from typing import Any
 import yaml
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
+
+from tools.cfn import load_template
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -71,23 +73,6 @@ SKIPPED_SOURCE_PARTS = {"__pycache__"}
 SKIPPED_SOURCE_SUFFIXES = {".pyc", ".pyo"}
 
 
-class _CfnLoader(yaml.SafeLoader):
-    """SafeLoader that reads CloudFormation short-form tags (!Ref, !Sub, ...) as plain data."""
-
-
-def _construct_tagged(loader: yaml.SafeLoader, _suffix: str, node: yaml.Node) -> Any:
-    if isinstance(node, yaml.ScalarNode):
-        return loader.construct_scalar(node)
-    if isinstance(node, yaml.SequenceNode):
-        return loader.construct_sequence(node, deep=True)
-    if isinstance(node, yaml.MappingNode):
-        return loader.construct_mapping(node, deep=True)
-    raise yaml.constructor.ConstructorError(None, None, f"unexpected node {node!r}")
-
-
-_CfnLoader.add_multi_constructor("!", _construct_tagged)
-
-
 @dataclass(frozen=True)
 class Function:
     logical_id: str
@@ -111,14 +96,6 @@ class Report:
 
     def fail(self, message: str) -> None:
         self.problems.append(message)
-
-
-def load_template(path: Path) -> dict[str, Any]:
-    with path.open(encoding="utf-8") as handle:
-        document = yaml.load(handle, Loader=_CfnLoader)  # noqa: S506 (a SafeLoader subclass)
-    if not isinstance(document, dict):
-        raise ValueError(f"{path}: not a template (no top-level mapping)")
-    return document
 
 
 def template_functions(template: dict[str, Any], template_dir: Path) -> list[Function]:

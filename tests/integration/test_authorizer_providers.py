@@ -25,7 +25,6 @@ from authorizer.decision import Unauthorized
 from authorizer.fetch import HttpJsonFetcher
 from authorizer.handler import Runtime, handle
 from authorizer.sources import ConfigSource
-from tests.support.idp import IdentityProvider
 from tests.support.tenants import (
     AUTH0_API,
     AUTH0_CLIENT,
@@ -46,6 +45,7 @@ from tests.support.tenants import (
 )
 from tests.unit.test_handler import event
 from tools.local.iam import iam_allows
+from tools.local.idp import IdentityProvider
 
 pytestmark = pytest.mark.integration
 

@@ -1,7 +1,7 @@
 """The task-side client, ``token_broker.client``, against a local API Gateway / function URL.
 
-The gateway (tests.support.gateway) checks SigV4 with an independent verifier
-(tests.support.sigv4, tested at the end of this file against AWS's published vectors and
+The gateway (tools.local.broker_gateway) checks SigV4 with an independent verifier
+(tools.local.sigv4, tested at the end of this file against AWS's published vectors and
 tampered requests) and hands the event to a fake broker defined here.
 """
 
@@ -31,8 +31,6 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from tests.support.gateway import LocalBrokerGateway
-from tests.support.sigv4 import SecretEntry, SignatureError, verify
 from token_broker.client import (
     BrokerClient,
     BrokerClientError,
@@ -42,6 +40,8 @@ from token_broker.client import (
     http_post,
     main,
 )
+from tools.local.broker_gateway import LocalBrokerGateway
+from tools.local.sigv4 import SecretEntry, SignatureError, verify
 
 ROOT = Path(__file__).resolve().parents[2]
 ACCESS_KEY = "AKIDEXAMPLE"

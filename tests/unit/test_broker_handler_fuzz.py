@@ -28,7 +28,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
 
-from tests.support.broker import (
+from token_broker.config import BrokerConfigSource
+from token_broker.handler import Runtime, handle
+from token_broker.secret_store import SecretStore
+from token_broker.upstream import IdpClient
+from tools.local.broker_harness import (
     ACCOUNT,
     MULTI,
     REPORTING,
@@ -38,10 +42,6 @@ from tests.support.broker import (
     rest_event,
     url_event,
 )
-from token_broker.config import BrokerConfigSource
-from token_broker.handler import Runtime, handle
-from token_broker.secret_store import SecretStore
-from token_broker.upstream import IdpClient
 
 TOKEN_URL = "https://idp.test/oauth2/token"
 SECRETS = {  # client -> (Secrets Manager name, client id, client secret)

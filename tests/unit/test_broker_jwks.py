@@ -16,9 +16,9 @@ import pytest
 from cryptography.hazmat.primitives.serialization import load_der_public_key
 from moto import mock_aws
 
-from tests.support.idp import _thumbprint
 from token_broker.jwks import main
 from token_broker.kms_signer import public_jwk
+from tools.local.idp import jwk_thumbprint
 from tools.local.stack import moto_server
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,7 +47,7 @@ def test_it_prints_one_public_jwk_per_key_with_kid_alg_and_use(
             load_der_public_key(kms.get_public_key(KeyId=key["KeyId"])["PublicKey"])
         )
         assert {k: jwk[k] for k in public} == public
-        assert jwk["kid"] == _thumbprint(jwk)
+        assert jwk["kid"] == jwk_thumbprint(jwk)
         assert not {"d", "p", "q", "dp", "dq", "qi"} & set(jwk)  # public members only
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tools import check_build
+from tools.cfn import load_template
 
 EM_X86_64 = 62
 EM_ARM = 40
@@ -216,7 +217,7 @@ def test_complete_aarch64_build_passes(project: Path, capsys: pytest.CaptureFixt
 
 
 def test_template_functions_follow_globals_and_skip_inline_code(project: Path) -> None:
-    template = check_build.load_template(project / "template.yaml")
+    template = load_template(project / "template.yaml")
 
     functions = check_build.template_functions(template, project)
 

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tests.support.idp import ORDERS_API, IdentityProvider
+from tools.local.idp import ORDERS_API, IdentityProvider
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -7,7 +7,8 @@ the environment variables named. So, for README.md and every docs/*.md:
 - every page of docs/ is reachable from the README, directly or through pages it links;
 - every relative link names a file of the repository, and its anchor a heading there;
 - nothing refers to files outside the repository;
-- each `make TARGET VAR=...` shown (in code) names a Makefile target and variables;
+- each `make TARGET VAR=...` shown (in code) names a Makefile target and variables (a
+  quoted value, `ARGS="--flavor http"`, is one value);
 - each `python -m MODULE` shown is importable (src and the root on the path, as pytest and
   the Makefile set them) and runnable: a package with `__main__`, or a module that checks
   ``__name__ == "__main__"``;
@@ -42,8 +43,10 @@ _FENCE = re.compile(r"^```[^\n]*\n(.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
 _INLINE = re.compile(r"`([^`\n]+)`")
 _LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
 _HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t]*#*[ \t]*$", re.MULTILINE)
+# A make word: VAR=value (the value may be quoted, spaces and all) or a target.
+_MAKE_WORD = r"""[A-Za-z_]\w*=(?:"[^"`]*"|'[^'`]*'|[^\s`"']*)|[a-z][\w-]*"""
 _MAKE = re.compile(  # make, then targets and VAR=value words, up to anything else
-    r"(?<![\w/.-])make((?:[ \t]+(?:[A-Za-z_]\w*=[^\s`]*|[a-z][\w-]*)(?=[\s,;:)`]|$))+)"
+    rf"(?<![\w/.-])make((?:[ \t]+(?:{_MAKE_WORD})(?=[\s,;:)`]|$))+)"
 )
 _PYTHON_M = re.compile(r"python(?:3(?:\.\d+)?)?[ \t]+-m[ \t]+([A-Za-z_][\w.]*)")
 _ENV = re.compile(
@@ -173,7 +176,7 @@ def test_each_make_command_names_a_target_and_variables_the_makefile_has(page: P
     unknown = []
     for snippet in code(page.read_text(encoding="utf-8")):
         for args in _MAKE.findall(snippet):
-            for word in args.split():
+            for word in re.findall(_MAKE_WORD, args):
                 name, is_variable, _ = word.partition("=")
                 if name not in (variables if is_variable else targets):
                     unknown.append(f"make {args.strip()}: {name}")

@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 
 from scopegate_core.function_log import FunctionLog
-from tests.support.broker import WORKER, rest_event
 from token_broker.config import BrokerConfigSource
 from token_broker.handler import Runtime, handle
 from token_broker.secret_store import SecretStore
 from token_broker.upstream import IdpClient
+from tools.local.broker_harness import WORKER, rest_event
 
 GOOD = """
 clients:

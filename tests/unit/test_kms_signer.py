@@ -2,7 +2,7 @@
 
 Each assertion is verified by PyJWT, independently of the broker's code, with the public
 key as the identity provider would have it registered (the JWK the broker derives, whose
-``kid`` is checked against tests/support/idp.py's own RFC 7638 thumbprint).
+``kid`` is checked against tools/local/idp/clients.py's own RFC 7638 thumbprint).
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from botocore.config import Config
 from cryptography.hazmat.primitives.serialization import load_der_public_key
 from moto import mock_aws
 
-from tests.support.idp import _thumbprint
 from token_broker.errors import ConfigError, Unavailable
 from token_broker.kms_signer import KmsSigner, kms_assertion, public_jwk
+from tools.local.idp import jwk_thumbprint
 
 ENDPOINT = "https://idp.example.com/oauth2/v1/token"
 
@@ -59,7 +59,7 @@ def test_a_kms_key_signs_an_assertion_that_verifies_with_its_public_key(
     claims = verified(assertion, jwk, alg)
     assert (claims["iss"], claims["sub"], claims["aud"]) == ("orders-client",) * 2 + (ENDPOINT,)
     header = jwt.get_unverified_header(assertion)
-    assert header == {"alg": alg, "typ": "JWT", "kid": _thumbprint(jwk)}
+    assert header == {"alg": alg, "typ": "JWT", "kid": jwk_thumbprint(jwk)}
 
 
 def test_es256_signatures_are_raw_r_and_s_not_der(kms: Any) -> None:

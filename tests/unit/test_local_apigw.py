@@ -20,9 +20,9 @@ import pytest
 from authorizer.decision import Unauthorized
 from authorizer.handler import Runtime, handle
 from authorizer.sources import ConfigSource
-from tests.support.gateway import HttpServer, Reply, Request
 from tests.support.issuer import ISSUER, LocalIssuer
 from tools.local.apigw import EXPLICIT_DENY, IMPLICIT_DENY, Flavor, ProtectedApi
+from tools.local.http_server import HttpServer, Reply, Request
 from tools.local.iam import iam_verdict
 
 DEMO_CONFIG = Path(__file__).resolve().parents[2] / "tools" / "demo-config.yaml"

@@ -1,7 +1,7 @@
 """Amazon API Gateway in front of a Lambda backend, behind a Lambda authorizer (`make run`).
 
 ``ProtectedApi(authorizer, backend, routes).serve(request)`` answers a ``Request``
-(tests/support/gateway.py) as API Gateway answers for an API whose routes all use one
+(tools/local/http_server.py) as API Gateway answers for an API whose routes all use one
 Lambda authorizer and a Lambda proxy integration; ``HttpServer(api.serve)`` serves it on
 127.0.0.1. Development tooling: routing is in routes.py, IAM evaluation in iam.py (written
 independently of ``src/``, because it is the check of the policies our authorizer returns).
@@ -55,8 +55,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import parse_qsl
 
-from tests.support.gateway import LambdaContext, Reply, Request, proxy_reply
+from tools.local.http_server import Reply, Request
 from tools.local.iam import Verdict, iam_verdict
+from tools.local.lambda_proxy import LambdaContext, proxy_reply
 from tools.local.routes import Route, RouteMap, bind, split
 
 Invoke = Callable[[dict[str, Any], Any], Any]  # a Lambda handler (event, context)

@@ -1,5 +1,5 @@
-"""An independent AWS Signature Version 4 verifier for tests: how API Gateway (``AWS_IAM``)
-and Lambda function URLs judge a signed request.
+"""An independent AWS Signature Version 4 verifier, for the local gateways and tests: how
+API Gateway (``AWS_IAM``) and Lambda function URLs judge a signed request.
 
 Written from the published algorithm with hashlib and hmac only, never botocore, so that
 a signing mistake in the client cannot hide behind the same mistake in the check:

@@ -7,7 +7,7 @@
                         Lambda and IAM (only so that RotateSecret finds the rotation function),
                         with ``shared_cache`` DynamoDB and KMS (the broker's token table)
     gateway             one HTTP server: POST /token goes to the broker behind SigV4
-                        (tests/support/gateway.py), every other path to the demo API behind
+                        (broker_gateway.py), every other path to the demo API behind
                         the authorizer (apigw.py)
 
 The three functions run in this process, each through its real entry point
@@ -35,11 +35,13 @@ from typing import Any, Self
 import boto3
 from botocore.config import Config
 
-from tests.support.gateway import HttpServer, LambdaContext, LocalBrokerGateway, Reply, Request
-from tests.support.idp import IdentityProvider
 from token_broker.client import BrokerClient
-from tools.local import world
+from tools.local import provider_worlds, world
 from tools.local.apigw import Flavor, ProtectedApi
+from tools.local.broker_gateway import LocalBrokerGateway
+from tools.local.http_server import HttpServer, Reply, Request
+from tools.local.idp import IdentityProvider
+from tools.local.lambda_proxy import LambdaContext
 
 FUNCTION_SERVICES = ("scopegate-authorizer", "scopegate-broker", "scopegate-rotation")
 ROTATION_FUNCTION = "scopegate-rotation"
@@ -53,9 +55,9 @@ class LocalStack:
     the authorizer result cache's TTL (0 turns it off), ``min_remaining`` the broker's
     ``min_remaining_seconds`` (above the IdP's token lifetime, every request reaches the
     IdP), ``token_ttl`` the IdP's access token lifetime, ``provider`` the identity provider
-    the world stands at (world.PROVIDERS), ``shared_cache`` turns the broker's shared token
-    cache on (a table and a KMS key in moto, as the template's ``BrokerSharedCache=dynamodb``
-    makes them). ``log`` receives the functions' log lines
+    the world stands at (provider_worlds.PROVIDERS), ``shared_cache`` turns the broker's
+    shared token cache on (a table and a KMS key in moto, as the template's
+    ``BrokerSharedCache=dynamodb`` makes them). ``log`` receives the functions' log lines
     (default: left where they are, stdout).
     """
 
@@ -75,7 +77,7 @@ class LocalStack:
         self.cache_ttl = cache_ttl
         self.min_remaining = min_remaining
         self.provider = provider
-        self.world = world.world_at(provider)
+        self.world = provider_worlds.world_at(provider)
         self.shared_cache: tuple[str, str] | None = None  # (table, KMS alias) once started
         self._wants_shared_cache = shared_cache
         # A running IdP (world.identity_provider with this provider) may be shared by
