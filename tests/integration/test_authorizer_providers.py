@@ -43,7 +43,7 @@ from tests.support.tenants import (
     OKTA_CLIENT,
     OKTA_OTHER_CLIENT,
 )
-from tests.unit.test_handler import event
+from tests.unit.authorizer.test_handler import event
 from tools.local.iam import iam_allows
 from tools.local.idp import IdentityProvider
 

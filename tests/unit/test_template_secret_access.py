@@ -21,9 +21,9 @@ import pytest
 from moto import mock_aws
 
 from tests.support.rotation import FakeCognitoAppClient, rotate
-from tests.unit.test_rotation_steps import CLIENT_ID, POOL, SECRET, TOKEN_URL
-from tests.unit.test_rotation_steps import runtime as rotation_runtime
 from tests.unit.test_template import _deployed_statements
+from tests.unit.token_broker.rotation.test_steps import CLIENT_ID, POOL, SECRET, TOKEN_URL
+from tests.unit.token_broker.rotation.test_steps import runtime as rotation_runtime
 from token_broker.credentials import Credentials
 from token_broker.rotation.versions import SecretVersions
 from token_broker.secret_store import SecretStore

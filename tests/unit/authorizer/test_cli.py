@@ -8,9 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from tests.support.paths import ROOT
 from tools.local.idp import ORDERS_API, IdentityProvider
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:

@@ -19,8 +19,9 @@ import pytest
 from authorizer.base_path import BasePathMode
 from authorizer.errors import OpenApiError
 from authorizer.openapi import read_document
+from tests.support.paths import VECTORS
 
-VECTORS = Path(__file__).resolve().parents[1] / "vectors" / "openapi"
+VECTORS = VECTORS / "openapi"
 INFO = {"title": "t", "version": "1"}
 
 

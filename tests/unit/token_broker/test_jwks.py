@@ -8,7 +8,6 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -16,12 +15,11 @@ import pytest
 from cryptography.hazmat.primitives.serialization import load_der_public_key
 from moto import mock_aws
 
+from tests.support.paths import ROOT
 from token_broker.jwks import main
 from token_broker.kms_signer import public_jwk
 from tools.local.idp import jwk_thumbprint
 from tools.local.stack import moto_server
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture

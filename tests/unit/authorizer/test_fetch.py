@@ -17,7 +17,7 @@ from authorizer.fetch import DEADLINE_SECONDS, HttpJsonFetcher
 from authorizer.handler import Runtime, handle
 from authorizer.sources import ConfigSource
 from tests.support.issuer import AUDIENCE, LocalIssuer
-from tests.unit.test_handler import event
+from tests.unit.authorizer.test_handler import event
 
 
 class Server:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,9 +16,10 @@ from authorizer.decision import Unauthorized
 from authorizer.handler import Runtime, handle
 from authorizer.sources import ConfigSource
 from tests.support.issuer import AUDIENCE, ISSUER, LocalIssuer
+from tests.support.paths import ROOT
 from tools.local.iam import iam_allows
 
-EVENTS = Path(__file__).resolve().parents[2] / "events"
+EVENTS = ROOT / "events"
 PREFIX = "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod"
 CONFIG = {
     "issuers": [{"issuer": ISSUER, "audiences": [AUDIENCE], "algorithms": ["RS256", "ES256"]}],

@@ -22,8 +22,8 @@ from authorizer.handler import handle
 from authorizer.jws import MAX_TOKEN_LENGTH
 from tests.support.issuer import AUDIENCE, LocalIssuer
 from tests.support.signing import sign
-from tests.unit.test_handler import event, runtime
-from tests.unit.test_verifier import Clock, verifier
+from tests.unit.authorizer.test_handler import event, runtime
+from tests.unit.authorizer.test_verifier import Clock, verifier
 
 HUGE = 10**400  # far beyond the largest float (about 1.8e308)
 NOW = 2_000_000_000

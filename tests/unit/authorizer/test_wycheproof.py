@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,8 +18,9 @@ import pytest
 from authorizer.errors import TokenRejected
 from authorizer.jwk import JwkError, KeySet, load_jwk, load_jwks
 from authorizer.jws import ALGORITHMS, parse_raw, verify_signature
+from tests.support.paths import VECTORS
 
-WYCHEPROOF = Path(__file__).resolve().parents[1] / "vectors" / "wycheproof"
+WYCHEPROOF = VECTORS / "wycheproof"
 
 # Valid in Wycheproof, refused by us: a JWK's own "alg" must equal the token's alg
 # (RFC 7517 4.4, RFC 8725 3.1), and a JWK whose "alg" names no algorithm is not loaded.

@@ -18,7 +18,7 @@ from authorizer.decision import Unauthorized
 from authorizer.handler import Runtime, handle
 from authorizer.sources import ConfigSource
 from tests.support.issuer import LocalIssuer
-from tests.unit.test_handler import CONFIG, PREFIX, event
+from tests.unit.authorizer.test_handler import CONFIG, PREFIX, event
 from tools.local.iam import iam_allows
 
 IDP = LocalIssuer()

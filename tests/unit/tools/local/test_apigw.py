@@ -12,7 +12,6 @@ import random
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,11 +20,12 @@ from authorizer.decision import Unauthorized
 from authorizer.handler import Runtime, handle
 from authorizer.sources import ConfigSource
 from tests.support.issuer import ISSUER, LocalIssuer
+from tests.support.paths import ROOT
 from tools.local.apigw import EXPLICIT_DENY, IMPLICIT_DENY, Flavor, ProtectedApi
 from tools.local.http_server import HttpServer, Reply, Request
 from tools.local.iam import iam_verdict
 
-DEMO_CONFIG = Path(__file__).resolve().parents[2] / "tools" / "demo-config.yaml"
+DEMO_CONFIG = ROOT / "tools" / "demo-config.yaml"
 # The API's routes: the HTTP routes of the config (a cached policy is promised to be right
 # for every configured route; DESIGN.md "Authorizer result caching is safe").
 ROUTES = [

@@ -31,6 +31,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
+from tests.support.paths import ROOT
 from token_broker.client import (
     BrokerClient,
     BrokerClientError,
@@ -43,7 +44,6 @@ from token_broker.client import (
 from tools.local.broker_gateway import LocalBrokerGateway
 from tools.local.sigv4 import SecretEntry, SignatureError, verify
 
-ROOT = Path(__file__).resolve().parents[2]
 ACCESS_KEY = "AKIDEXAMPLE"
 SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
 SESSION_TOKEN = "IQoJb3JpZ2luX2VjEXAMPLEsessiontoken"

@@ -26,10 +26,10 @@ from authorizer.cli import main
 from authorizer.openapi import PARSER
 from authorizer.routes import METHODS
 from authorizer.sources import load_text
+from tests.support.paths import ROOT
 from tests.support.signing import PrivateKey, jwk_of, private_key, sign
 from tools.local.http_server import HttpServer, Reply, Request
 
-ROOT = Path(__file__).resolve().parents[2]
 VECTORS = ROOT / "tests" / "vectors" / "openapi"
 AUDIENCE = "api://pets"
 OAUTH = ("oauth2", "openIdConnect")

@@ -22,8 +22,8 @@ from authorizer.handler import Runtime, handle
 from authorizer.snapstart import forget_snapshot_state, register
 from authorizer.sources import ConfigSource
 from tests.support.issuer import AUDIENCE, ISSUER, JWKS_URI, LocalIssuer
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 METHOD_ARN = "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod/GET/orders"
 
 
