@@ -121,7 +121,7 @@ def outcome(state: Runtime, token: str, method: str = "GET", path: str = "/order
 
 
 def decision_lines(caplog: pytest.LogCaptureFixture) -> list[dict[str, Any]]:
-    return [r.fields for r in caplog.records if r.getMessage() == "decision"]  # type: ignore[attr-defined]
+    return [vars(r)["fields"] for r in caplog.records if r.getMessage() == "decision"]
 
 
 READERS: dict[str, Callable[[IdentityProvider], str]] = {

@@ -458,11 +458,12 @@ def _now() -> float:
 def _pem(key: Any) -> str:
     from cryptography.hazmat.primitives import serialization
 
-    return key.private_bytes(
+    pem: bytes = key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
-    ).decode()
+    )
+    return pem.decode()
 
 
 def test_every_client_authentication_method_is_accepted_by_the_idp(

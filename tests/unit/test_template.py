@@ -1018,8 +1018,9 @@ def test_cfn_lint_reports_no_errors_or_warnings() -> None:
 # --- sample events -------------------------------------------------------------------
 
 
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    """API Gateway keeps the client's header case (REST, WebSocket) or lower-cases (HTTP)."""
+def _header(headers: Mapping[str, Any], name: str) -> Any:
+    """A header's value (a list in ``multiValueHeaders``): API Gateway keeps the client's
+    header case (REST, WebSocket) or lower-cases it (HTTP)."""
     values = [value for key, value in headers.items() if key.lower() == name.lower()]
     assert len(values) <= 1
     return values[0] if values else None

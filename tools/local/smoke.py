@@ -54,7 +54,7 @@ def smoke(
             with LocalStack(
                 flavor=flavor,
                 cache_ttl=cache_ttl,
-                log=log,  # type: ignore[arg-type]
+                log=log,
                 provider=provider,
                 idp=idp,
                 shared_cache=shared_cache,

@@ -251,14 +251,17 @@ class LocalStack:
             Timeout=120,
         )["FunctionArn"]
         from moto.awslambda.utils import get_backend
-        from moto.secretsmanager.models import secretsmanager_backends
+        from moto.secretsmanager.models import FakeSecret, secretsmanager_backends
 
-        get_backend(world.ACCOUNT, world.REGION).invoke = self._invoke_rotation  # type: ignore[method-assign]
+        # moto would run the function's code in Docker; the stack answers it in process.
+        functions = get_backend(world.ACCOUNT, world.REGION)
+        functions.invoke = self._invoke_rotation  # type: ignore[method-assign]
         # What the template's RotationSchedule does for each broker secret; moto's API would
         # turn rotation on only by rotating at once.
         backend = secretsmanager_backends[world.ACCOUNT][world.REGION]
         for secret, _, _, _ in world.UPSTREAM.values():
             entry = backend.secrets[secret]
+            assert isinstance(entry, FakeSecret)  # not a replica: the stack's region holds it
             entry.rotation_enabled, entry.rotation_lambda_arn = True, arn
             entry.auto_rotate_after_days = 30
         return arn
@@ -322,7 +325,7 @@ def function_logs_to(stream: io.TextIOBase) -> Iterator[None]:
         for handler in logging.getLogger(name).handlers
         if isinstance(handler, logging.StreamHandler)
     ]
-    previous = [handler.setStream(stream) for handler in handlers]  # type: ignore[arg-type]
+    previous = [handler.setStream(stream) for handler in handlers]
     try:
         yield
     finally:

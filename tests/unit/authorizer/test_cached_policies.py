@@ -34,7 +34,7 @@ from authorizer.exactness import cache_conflicts
 from authorizer.verifier import Verifier
 from tests.support.issuer import AUDIENCE, ISSUER, LocalIssuer
 from tools.local.iam import iam_allows
-from tools.local.routes import Route, RouteMap, split
+from tools.local.routes import Api, Route, RouteMap, split
 
 PREFIX = "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3/prod"
 LITERALS = ["a", "b", "files"]
@@ -111,8 +111,8 @@ def event(api: str, method: str, path: str, token: str) -> dict[str, Any]:
     return {"type": "TOKEN", "methodArn": arn, "authorizationToken": f"Bearer {token}"}
 
 
-def expected(oracle: RouteMap, rules: dict[str, Any], api: str, method: str, path: str) -> bool:
-    route = oracle.match(api, method, split(path))  # type: ignore[arg-type]
+def expected(oracle: RouteMap, rules: dict[str, Any], api: Api, method: str, path: str) -> bool:
+    route = oracle.match(api, method, split(path))
     return route is not None and rules[route.key]
 
 
@@ -145,7 +145,7 @@ def test_cached_policies_answer_every_route_as_the_config_does() -> None:
 
     @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(data=st.data(), raw=tables(), api=st.sampled_from(["rest", "http"]))
-    def run(data: st.DataObject, raw: list[dict[str, Any]], api: str) -> None:
+    def run(data: st.DataObject, raw: list[dict[str, Any]], api: Api) -> None:
         config = config_of(raw)
         routes = [Route.parse(rule["route"]) for rule in raw]
         oracle = RouteMap(routes)
@@ -169,7 +169,7 @@ def check_scope_set(
     config: AuthorizerConfig,
     raw: list[dict[str, Any]],
     oracle: RouteMap,
-    api: str,
+    api: Api,
     scopes: frozenset[str],
     paths: list[str],
     unrouted: list[str],
@@ -178,7 +178,7 @@ def check_scope_set(
     authorizer = Authorizer(config, Verifier(config.issuers, IDP))
     token = token_for(scopes)
     rules = granted_rules(raw, scopes)
-    policy = authorizer.policies.scope_policy(scopes, api)  # type: ignore[arg-type]
+    policy = authorizer.policies.scope_policy(scopes, api)
     if not policy.exact:
         reported = {(c.refused, c.harmed) for c in cache_conflicts(config.routes)}
         for case in policy.conflicts:
@@ -200,7 +200,7 @@ def check_scope_set(
             for path in (*paths, *unrouted):
                 arn = f"{PREFIX}/{other_method}{path}"
                 got = iam_allows(document, arn)
-                if oracle.match(api, other_method, split(path)) is None:  # type: ignore[arg-type]
+                if oracle.match(api, other_method, split(path)) is None:
                     assert not got or iam_allows(beyond, arn), f"{other_method} {path} allowed"
                     continue
                 should = expected(oracle, rules, api, other_method, path)
@@ -223,7 +223,7 @@ def check_scope_set(
     ],
 )
 def test_a_literal_next_to_a_wildcard_sibling_is_exact_for_every_scope_set(
-    api: str, rules: list[tuple[str, str]]
+    api: Api, rules: list[tuple[str, str]]
 ) -> None:
     """The issue's examples: the literal's paths are never the wildcard's, so a cached
     policy for one call answers the other route as the config does, for every token."""

@@ -172,7 +172,7 @@ def test_the_handler_answers_unauthorized_and_logs_the_decision(
     claims = base_claims(iat=now, exp=now + 300) | changes
     with caplog.at_level(logging.INFO), pytest.raises(Unauthorized):
         handle(runtime(idp), event(kind, raw_token(idp, claims)))
-    lines = [r.fields for r in caplog.records if r.getMessage() == "decision"]
+    lines = [vars(r)["fields"] for r in caplog.records if r.getMessage() == "decision"]
     assert [(x["decision"], x["reason"]) for x in lines] == [("unauthenticated", reason)]
 
 

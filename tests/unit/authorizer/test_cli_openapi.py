@@ -152,7 +152,7 @@ def expectations(source: Path) -> list[tuple[str, str, list[frozenset[str]]]]:
 
 def decision(config: Path, token: str, method: str, path: str, capsys: Any) -> str:
     assert main(["explain", str(config), "--token", token, method, path]) == 0
-    first = capsys.readouterr().out.splitlines()[0]
+    first: str = capsys.readouterr().out.splitlines()[0]
     return first.removeprefix("decision: ")
 
 

@@ -42,9 +42,9 @@ def event(token: str, resource: str = "GET/orders/42") -> dict[str, Any]:
     }
 
 
-def token(idp: LocalIssuer, clock: Clock, lifetime: int, scope: str = "orders:read") -> str:
+def token(idp: LocalIssuer, clock: Clock, lifetime: float, scope: str = "orders:read") -> str:
     now = int(clock.now)
-    return idp.token(scope, sub="svc", iat=now, exp=now + lifetime)
+    return idp.token(scope, sub="svc", iat=now, exp=now + int(lifetime))
 
 
 def test_a_remembered_decision_ends_when_the_token_expires() -> None:
@@ -72,6 +72,7 @@ def test_a_remembered_decision_is_verified_again_after_the_verifications_bound()
     assert again.effect == "allow"
     assert again is not first  # decided anew, from a new verification
     assert again.token is not None
+    assert first.token is not None
     assert again.token.until > first.token.until
 
 
@@ -82,8 +83,9 @@ def test_each_resource_and_event_kind_gets_its_own_decision() -> None:
     for _ in range(2):
         assert auth.decide(event(tok, "GET/orders/42")).effect == "allow"
         assert auth.decide(event(tok, "POST/orders")).reason == "scope_missing"
-        http = {"version": "2.0", "type": "REQUEST", "routeArn": f"{PREFIX}/POST/orders"}
-        http["headers"] = {"authorization": f"Bearer {tok}"}  # type: ignore[assignment]
+        http: dict[str, Any] = {"version": "2.0", "type": "REQUEST"}
+        http["routeArn"] = f"{PREFIX}/POST/orders"
+        http["headers"] = {"authorization": f"Bearer {tok}"}
         assert auth.decide(http).response == {
             "isAuthorized": False,
             "context": {"sub": "svc", "client_id": "client-1", "scope": "orders:read"},

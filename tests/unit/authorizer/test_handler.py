@@ -21,7 +21,7 @@ from tools.local.iam import iam_allows
 
 EVENTS = ROOT / "events"
 PREFIX = "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod"
-CONFIG = {
+CONFIG: dict[str, Any] = {
     "issuers": [{"issuer": ISSUER, "audiences": [AUDIENCE], "algorithms": ["RS256", "ES256"]}],
     "routes": [
         {"route": "GET /orders", "scopes": ["orders:read"]},
@@ -212,7 +212,7 @@ def test_decision_log_line_names_the_reason_and_never_the_token(
         handle(state, event("rest_token", token, "POST", "/orders"))
         with pytest.raises(Exception, match=r"^Unauthorized$"):
             handle(state, event("rest_token", bad))
-    lines = [r.fields for r in caplog.records if r.getMessage() == "decision"]
+    lines = [vars(r)["fields"] for r in caplog.records if r.getMessage() == "decision"]
     assert [(x["decision"], x["reason"]) for x in lines] == [
         ("deny", "scope_missing"),
         ("unauthenticated", "signature_invalid"),

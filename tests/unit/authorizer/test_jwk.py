@@ -161,7 +161,7 @@ def test_key_members_must_be_canonical_base64url(member: str) -> None:
 
 def test_a_jwk_that_is_not_an_object_is_not_loaded() -> None:
     with pytest.raises(JwkError):
-        load_jwk(["kty", "RSA"])  # type: ignore[arg-type]
+        load_jwk(["kty", "RSA"])  # type: ignore[arg-type]  # the wrong type is the test
 
 
 def test_verification_keys_built_by_hand_are_checked_too() -> None:

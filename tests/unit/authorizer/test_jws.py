@@ -114,16 +114,16 @@ def test_parse_raw_keeps_any_payload_even_empty() -> None:
 def test_parsed_tokens_are_frozen() -> None:
     jws = parse(token())
     with pytest.raises(dataclasses.FrozenInstanceError):
-        jws.alg = "none"  # type: ignore[misc]
+        jws.alg = "none"  # type: ignore[misc]  # writing a frozen field is the test
 
 
 def test_changing_a_parsed_header_does_not_change_the_next_parse() -> None:
     """Parsed headers are shared by tokens with the same header: they are read-only."""
     tok = token("ES256")
     with pytest.raises(TypeError):
-        parse(tok).header["alg"] = "none"  # type: ignore[index]
+        parse(tok).header["alg"] = "none"  # type: ignore[index]  # a read-only mapping
     with pytest.raises(AttributeError):
-        parse(tok).header.clear()  # type: ignore[attr-defined]
+        parse(tok).header.clear()  # type: ignore[attr-defined]  # it has no clear: the test
     assert parse(tok).header == {"alg": "ES256", "kid": "k1"}
 
 
@@ -344,7 +344,7 @@ def test_an_oversized_token_is_refused_before_any_decoding() -> None:
 @pytest.mark.parametrize("value", [None, b"a.b.c", 123, ["a", "b", "c"]])
 def test_a_non_string_token_is_malformed(value: object) -> None:
     with pytest.raises(MalformedToken):
-        parse(value)  # type: ignore[arg-type]
+        parse(value)  # type: ignore[arg-type]  # what no caller should pass: the test
 
 
 # -- JSON ---------------------------------------------------------------------------------

@@ -202,8 +202,8 @@ def test_generated_rules_grant_exactly_what_the_document_allows(
     )
     any_token = any(_oauth(req) and not any(_oauth(req)) for req in security)
     for token in tokens:
-        allowed = _document_allows(security, token)
+        allows = _document_allows(security, token)
         if r.ungranted is None:
-            assert route.granted(token) == allowed, (security, token)
+            assert route.granted(token) == allows, (security, token)
         else:  # no rule, so denied: only "any token will do" is lost that way
-            assert any_token or not allowed, (security, token)
+            assert any_token or not allows, (security, token)

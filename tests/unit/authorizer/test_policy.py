@@ -9,6 +9,8 @@ narrower (``exact`` False), but it never grants more.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -16,7 +18,7 @@ from authorizer.cli import cache_conflicts
 from authorizer.config import AuthorizerConfig, validate
 from authorizer.errors import ConfigError
 from authorizer.policy import PolicyBook
-from authorizer.routes import METHODS, Route, RouteTable
+from authorizer.routes import METHODS, ApiType, Route, RouteTable
 from tools.local.iam import iam_allows
 
 PREFIX = "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3/prod"
@@ -25,7 +27,7 @@ LITERALS = ["orders", "items", "admin", "v1"]
 SCOPES = ["s1", "s2", "s3"]
 
 
-def config_of(routes: list[dict[str, object]]) -> AuthorizerConfig:
+def config_of(routes: Sequence[Mapping[str, object]]) -> AuthorizerConfig:
     return validate({"issuers": [ISSUER], "routes": routes})
 
 
@@ -83,18 +85,18 @@ def paths_for(draw: st.DrawFn, route: Route) -> str:
     scopes=st.frozensets(st.sampled_from(SCOPES)),
 )
 def test_cached_policy_agrees_with_the_config_for_every_route(
-    data: st.DataObject, config: AuthorizerConfig, api: str, scopes: frozenset[str]
+    data: st.DataObject, config: AuthorizerConfig, api: ApiType, scopes: frozenset[str]
 ) -> None:
     book = PolicyBook(config.routes)
     table = RouteTable(config.routes)
-    document = book.document(scopes, api, PREFIX)  # type: ignore[arg-type]
-    exact = book.scope_policy(scopes, api).exact  # type: ignore[arg-type]
+    document = book.document(scopes, api, PREFIX)
+    exact = book.scope_policy(scopes, api).exact
     assert exact or cache_conflicts(config), "inexact only where check reports a conflict"
     for route in config.routes:
         for method in route.methods:
             for _ in range(3):
                 path = data.draw(paths_for(route))
-                target = table.match(api, method, path)  # type: ignore[arg-type]
+                target = table.match(api, method, path)
                 if target is None:
                     continue  # API Gateway never routes this request to a backend
                 expected = target.granted(scopes)
@@ -206,7 +208,7 @@ def test_a_literal_and_its_wildcard_sibling_are_no_cache_conflict() -> None:
         book = PolicyBook(config.routes)
         for api in ("rest", "http"):
             for scopes in ({pair[0][1]}, {pair[1][1]}, set(), {pair[0][1], pair[1][1]}):
-                assert book.scope_policy(frozenset(scopes), api).exact, (pair, api, scopes)  # type: ignore[arg-type]
+                assert book.scope_policy(frozenset(scopes), api).exact, (pair, api, scopes)
 
 
 def test_a_token_for_the_literal_only_is_allowed_it_from_any_cached_policy() -> None:

@@ -160,12 +160,12 @@ def test_client_ids_are_checked_on_each_providers_client_id_claim(
 ) -> None:
     issuer = f"https://issuer.test/{TENANT}/v2.0" + ("/" if provider == "auth0" else "")
     idp = LocalIssuer(issuer=issuer)
-    extra = {"token_use": "access", "tid": TENANT}
+    extra: dict[str, Any] = {"token_use": "access", "tid": TENANT}
     entry = {"provider": provider, "client_ids": ["c1"]}
     assert verify(idp, idp.token(**claims, **extra), **entry)
     error = rejected(idp, idp.token(**claims, **extra), provider=provider, client_ids=["c9"])
     assert (error.reason, error.claim) == ("client_mismatch", decides)
-    missing = {name: None for name in ("client_id", "azp", "appid", "cid")}
+    missing: dict[str, Any] = {name: None for name in ("client_id", "azp", "appid", "cid")}
     assert rejected(idp, idp.token(**missing, **extra), **entry).reason == "client_mismatch"
     assert rejected(idp, idp.token(**{**claims, decides: ["c1"]}, **extra), **entry).reason == (
         "client_mismatch"
@@ -213,7 +213,10 @@ def test_a_token_without_typ_fails_token_types() -> None:
 def test_list_valued_scope_claims_are_unioned_with_space_separated_strings() -> None:
     idp = LocalIssuer()
     token = idp.token(scope="a b", permissions=["c", "d"], roles=["e"])
-    entry = {"audiences": [AUDIENCE], "scope_claims": ["scope", "permissions", "roles"]}
+    entry: dict[str, Any] = {
+        "audiences": [AUDIENCE],
+        "scope_claims": ["scope", "permissions", "roles"],
+    }
     assert verify(idp, token, **entry).scopes == {"a", "b", "c", "d", "e"}
     entra = LocalIssuer(issuer=ENTRA_V2)
     app_only = entra.token(scope=None, roles=["Orders.Read"], tid=TENANT)
@@ -227,7 +230,7 @@ def test_keys_without_alg_verify_only_what_the_allow_list_and_their_type_permit(
     for key in jwks["keys"]:  # as Entra publishes them: no alg, with x5t and x5c
         del key["alg"]
         key |= {"x5t": key["kid"], "x5c": ["MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA"]}
-    idp.jwks = lambda: jwks  # type: ignore[method-assign]
+    idp.jwks = lambda: jwks  # type: ignore[method-assign]  # Entra's key shapes
     entry = {"provider": "entra", "audiences": [AUDIENCE]}
     token = idp.token(tid=TENANT, header={"typ": "JWT"})
     assert verify(idp, token, **entry).claims["tid"] == TENANT
@@ -244,7 +247,12 @@ def test_keys_without_alg_verify_only_what_the_allow_list_and_their_type_permit(
 def test_no_profile_relaxes_expiry_or_the_exact_issuer(provider: str) -> None:
     issuer = f"https://issuer.test/{TENANT}/v2.0/" if provider == "auth0" else ENTRA_V2
     idp = LocalIssuer(issuer=issuer)
-    claims = {"tid": TENANT, "token_use": "access", "azp": "client-1", "cid": "client-1"}
+    claims: dict[str, Any] = {
+        "tid": TENANT,
+        "token_use": "access",
+        "azp": "client-1",
+        "cid": "client-1",
+    }
     entry = {"provider": provider, "client_ids": ["client-1"]}
     assert verify(idp, idp.token(**claims), **entry)
     assert rejected(idp, idp.token(**claims, exp=1_000_000), **entry).reason == "expired"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from authorizer.errors import ConfigError
-from authorizer.routes import RouteTable, parse_route
+from authorizer.routes import ApiType, RouteTable, parse_route
 
 NONE: frozenset[str] = frozenset()
 
@@ -16,13 +16,13 @@ def table(*keys: str) -> RouteTable:
     )
 
 
-def key(t: RouteTable, api: str, method: str, path: str) -> str | None:
-    route = t.match(api, method, path)  # type: ignore[arg-type]
+def key(t: RouteTable, api: ApiType, method: str, path: str) -> str | None:
+    route = t.match(api, method, path)
     return route.key if route else None
 
 
 @pytest.mark.parametrize("api", ["rest", "http"])
-def test_literal_beats_param_beats_proxy(api: str) -> None:
+def test_literal_beats_param_beats_proxy(api: ApiType) -> None:
     t = table("GET /orders/{proxy+}", "GET /orders/{id}", "GET /orders/special")
     assert key(t, api, "GET", "/orders/special") == "GET /orders/special"
     assert key(t, api, "GET", "/orders/42") == "GET /orders/{id}"
@@ -30,7 +30,7 @@ def test_literal_beats_param_beats_proxy(api: str) -> None:
 
 
 @pytest.mark.parametrize("api", ["rest", "http"])
-def test_specific_method_beats_any(api: str) -> None:
+def test_specific_method_beats_any(api: ApiType) -> None:
     t = table("ANY /orders/{id}", "DELETE /orders/{id}")
     assert key(t, api, "DELETE", "/orders/1") == "DELETE /orders/{id}"
     assert key(t, api, "PATCH", "/orders/1") == "ANY /orders/{id}"

@@ -49,8 +49,8 @@ class ScriptedBroker:
             raise TimeoutError("nobody released the broker's answer")
         self.calls += 1
         if self.status != 200:
-            answer = {"error": "access_denied", "error_description": "no grant for the caller"}
-            return HttpResponse(self.status, {}, json.dumps(answer).encode())
+            refusal = {"error": "access_denied", "error_description": "no grant for the caller"}
+            return HttpResponse(self.status, {}, json.dumps(refusal).encode())
         token = "token-1" if self.same else f"token-{self.calls}"
         answer = {"access_token": token, "token_type": "Bearer", "expires_in": 300}
         return HttpResponse(200, {}, json.dumps(answer | {"scope": "orders:read"}).encode())
@@ -266,7 +266,7 @@ def test_requests_auth_checks_its_arguments_where_it_is_made(client: BrokerClien
     with pytest.raises(ValueError, match="not a valid OAuth scope"):
         BrokerRequestsAuth(client, 'orders"read')
     with pytest.raises(TypeError, match="BrokerClient"):
-        BrokerRequestsAuth("https://broker.example.com/token")  # type: ignore[arg-type]
+        BrokerRequestsAuth("https://broker.example.com/token")  # type: ignore[arg-type]  # the test
 
 
 # -- httpx ---------------------------------------------------------------------------------

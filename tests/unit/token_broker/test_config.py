@@ -540,7 +540,7 @@ class ThrottledSsm:
         self.calls += 1
         if self.document is None or self.calls > 1:
             error = {"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}
-            raise ClientError(error, "GetParameter")  # type: ignore[arg-type]
+            raise ClientError(error, "GetParameter")
         return {"Parameter": {"Name": kwargs["Name"], "Value": self.document}}
 
 
@@ -631,7 +631,7 @@ class RecoveringSsm(ThrottledSsm):
         self.calls += 1
         if self.calls == 1:
             error = {"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}
-            raise ClientError(error, "GetParameter")  # type: ignore[arg-type]
+            raise ClientError(error, "GetParameter")
         return {"Parameter": {"Name": kwargs["Name"], "Value": self.document}}
 
 

@@ -31,7 +31,7 @@ def test_every_failure_is_counted_and_warned_about_at_most_once_a_minute(
     now[0] += 1  # a minute after the first warning
     state.shared_cache_failed(SharedCacheError("KMS failed", reason="kms_error"))
     handler.metrics.flush()
-    warnings = [r.fields for r in caplog.records if r.levelno == logging.WARNING]
+    warnings = [vars(r)["fields"] for r in caplog.records if r.levelno == logging.WARNING]
     assert [(w["reason"], w["code"]) for w in warnings] == [("table_error", "X"), ("kms_error", "")]
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     counted = {line["reason"]: line["SharedCacheError"] for line in lines if "_aws" in line}

@@ -240,7 +240,7 @@ def valid_bodies(draw: st.DrawFn) -> tuple[str | None, str | None, bool]:
     """(body, content type, base64-encoded) as a task would send it."""
     fields: dict[str, Any] = {}
     scopes = draw(st.lists(st.sampled_from(SCOPES[:-1]), max_size=2, unique=True))
-    if scopes or draw(st.booleans()):
+    if bool(scopes) or draw(st.booleans()):
         fields["scope"] = " ".join(scopes)
     if draw(st.booleans()):
         fields["client"] = draw(st.sampled_from(["orders-api", "billing-api"]))

@@ -135,7 +135,7 @@ def test_certificate_is_self_signed_in_kms_for_the_kms_public_key(
 
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec, padding
+    from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
     key = kms.create_key(KeyUsage="SIGN_VERIFY", KeySpec=spec)["KeyMetadata"]["KeyId"]
     assert main(["--certificate", "--days", "30", key], kms) == 0
@@ -147,10 +147,12 @@ def test_certificate_is_self_signed_in_kms_for_the_kms_public_key(
         serialization.Encoding.DER, der
     )
     if spec == "RSA_2048":
+        assert isinstance(public, rsa.RSAPublicKey)
         public.verify(
             cert.signature, cert.tbs_certificate_bytes, padding.PKCS1v15(), hashes.SHA256()
         )
     else:
+        assert isinstance(public, ec.EllipticCurvePublicKey)
         public.verify(cert.signature, cert.tbs_certificate_bytes, ec.ECDSA(hashes.SHA256()))
     assert cert.issuer == cert.subject
     assert (cert.not_valid_after_utc - cert.not_valid_before_utc).days == 30

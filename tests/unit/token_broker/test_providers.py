@@ -108,6 +108,7 @@ def test_entra_answers_with_the_tokens_roles_whatever_the_grant() -> None:
 
 @pytest.mark.parametrize(
     "token",
+    # jwt_with([]): a payload that is no JSON object, on purpose
     ["opaque-token", jwt_with({"roles": "orders:read"}), "a.!!!.c", jwt_with([])],  # type: ignore[arg-type]
 )
 def test_an_entra_answer_that_is_no_jwt_with_roles_is_malformed(token: str) -> None:
