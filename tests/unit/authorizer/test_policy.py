@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from authorizer.cli import cache_conflicts
+from authorizer.cli_check import cache_conflicts
 from authorizer.config import AuthorizerConfig, validate
 from authorizer.errors import ConfigError
 from authorizer.policy import PolicyBook
