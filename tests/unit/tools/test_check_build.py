@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tools import check_build
+from tools.build_check.lambda_platform import EM_AARCH64, tag_problem
 from tools.cfn import load_template
 
 EM_X86_64 = 62
@@ -95,7 +96,7 @@ def good_dists() -> list[Dist]:
             "50.0.2",
             {
                 "cryptography/__init__.py": b"",
-                "cryptography/hazmat/bindings/_rust.abi3.so": elf_header(check_build.EM_AARCH64),
+                "cryptography/hazmat/bindings/_rust.abi3.so": elf_header(EM_AARCH64),
             },
             requires=[
                 "cffi>=2.0.0 ; platform_python_implementation != 'PyPy'",
@@ -108,9 +109,7 @@ def good_dists() -> list[Dist]:
             "2.1.1",
             {
                 "cffi/__init__.py": b"",
-                "_cffi_backend.cpython-313-aarch64-linux-gnu.so": elf_header(
-                    check_build.EM_AARCH64
-                ),
+                "_cffi_backend.cpython-313-aarch64-linux-gnu.so": elf_header(EM_AARCH64),
             },
             tags=[AARCH64_TAG],
         ),
@@ -120,7 +119,7 @@ def good_dists() -> list[Dist]:
             {
                 "yaml/__init__.py": b"",
                 "_yaml/__init__.py": b"",
-                "yaml/_yaml.cpython-313-aarch64-linux-gnu.so": elf_header(check_build.EM_AARCH64),
+                "yaml/_yaml.cpython-313-aarch64-linux-gnu.so": elf_header(EM_AARCH64),
             },
             tags=[AARCH64_TAG],
         ),
@@ -250,7 +249,7 @@ def test_x86_64_extension_fails(project: Path, capsys: pytest.CaptureFixture[str
     ("header", "description"),
     [
         (elf_header(EM_ARM, elf_class=1), "ARM (32-bit) (32-bit little-endian)"),
-        (elf_header(check_build.EM_AARCH64, data=2), "aarch64 (64-bit big-endian)"),
+        (elf_header(EM_AARCH64, data=2), "aarch64 (64-bit big-endian)"),
     ],
 )
 def test_other_arm_flavours_fail(project: Path, header: bytes, description: str) -> None:
@@ -324,7 +323,7 @@ def test_distribution_missing_its_import_package_fails(project: Path) -> None:
     ],
 )
 def test_wheel_tags_for_lambda_arm64(tag: str) -> None:
-    assert check_build.tag_problem(tag) is None
+    assert tag_problem(tag) is None
 
 
 @pytest.mark.parametrize(
@@ -347,7 +346,7 @@ def test_wheel_tags_for_lambda_arm64(tag: str) -> None:
     ],
 )
 def test_wheel_tags_not_for_lambda_arm64(tag: str, reason: str) -> None:
-    assert check_build.tag_problem(tag) == reason
+    assert tag_problem(tag) == reason
 
 
 def test_x86_64_wheel_fails_even_without_extension(project: Path) -> None:
