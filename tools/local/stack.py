@@ -25,10 +25,7 @@ from __future__ import annotations
 
 import io
 import json
-import logging
-import zipfile
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from types import TracebackType
 from typing import Any, Self
 
@@ -39,13 +36,12 @@ from token_broker.client import BrokerClient
 from tools.local import provider_worlds, world
 from tools.local.apigw import Flavor, ProtectedApi
 from tools.local.broker_gateway import LocalBrokerGateway
+from tools.local.function_logs import function_logs_to, metrics_off
 from tools.local.http_server import HttpServer, Reply, Request
 from tools.local.idp import IdentityProvider
 from tools.local.lambda_proxy import LambdaContext
-
-FUNCTION_SERVICES = ("scopegate-authorizer", "scopegate-broker", "scopegate-rotation")
-ROTATION_FUNCTION = "scopegate-rotation"
-MOTO_KEYS = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}  # moto takes any
+from tools.local.moto_server import MOTO_KEYS, moto_server
+from tools.local.rotation_function import RotationFunction
 
 
 class LocalStack:
@@ -109,7 +105,13 @@ class LocalStack:
         if self._log is not None:
             self._exit.enter_context(function_logs_to(self._log))
         self._exit.enter_context(metrics_off())
-        self.rotation_arn = self._register_rotation()
+        self.rotation_arn = RotationFunction(self._run_rotation_step).register(
+            self.aws_client("iam"),
+            self.aws_client("lambda"),
+            world.ACCOUNT,
+            world.REGION,
+            (secret for secret, _, _, _ in world.UPSTREAM.values()),
+        )
         self.api = ProtectedApi(
             self._invoke_authorizer,
             world.backend,
@@ -229,58 +231,10 @@ class LocalStack:
         rotation = RotationRuntime(self.secrets, source=broker_source())
         return authorizer, broker, rotation
 
-    def _register_rotation(self) -> str:
-        """Create the rotation function in moto's Lambda and run its invocations here.
-
-        moto's RotateSecret invokes the four steps through its Lambda backend, which would
-        need Docker to run code; the stack's function answers them in process instead. A
-        failed step fails the RotateSecret call (AWS would run the steps asynchronously and
-        report the failure in the function's log).
-        """
-        iam, lambdas = self.aws_client("iam"), self.aws_client("lambda")
-        role = iam.create_role(RoleName=ROTATION_FUNCTION, AssumeRolePolicyDocument="{}")
-        code = io.BytesIO()
-        with zipfile.ZipFile(code, "w") as archive:
-            archive.writestr("README.txt", "runs in process: tools/local/stack.py")
-        arn: str = lambdas.create_function(
-            FunctionName=ROTATION_FUNCTION,
-            Runtime="python3.13",
-            Role=role["Role"]["Arn"],
-            Handler="token_broker.rotation.lambda_handler",
-            Code={"ZipFile": code.getvalue()},
-            Timeout=120,
-        )["FunctionArn"]
-        from moto.awslambda.utils import get_backend
-        from moto.secretsmanager.models import FakeSecret, secretsmanager_backends
-
-        # moto would run the function's code in Docker; the stack answers it in process.
-        functions = get_backend(world.ACCOUNT, world.REGION)
-        functions.invoke = self._invoke_rotation  # type: ignore[method-assign]
-        # What the template's RotationSchedule does for each broker secret; moto's API would
-        # turn rotation on only by rotating at once.
-        backend = secretsmanager_backends[world.ACCOUNT][world.REGION]
-        for secret, _, _, _ in world.UPSTREAM.values():
-            entry = backend.secrets[secret]
-            assert isinstance(entry, FakeSecret)  # not a replica: the stack's region holds it
-            entry.rotation_enabled, entry.rotation_lambda_arn = True, arn
-            entry.auto_rotate_after_days = 30
-        return arn
-
-    def _invoke_rotation(
-        self, function_name: str, qualifier: Any, body: Any, headers: Any, response_headers: Any
-    ) -> bytes:
-        from moto.secretsmanager.exceptions import InvalidRequestException
-
+    def _run_rotation_step(self, event: dict[str, Any], context: LambdaContext) -> object:
         from token_broker.rotation.handler import handle
 
-        event = json.loads(body)
-        context = LambdaContext(ROTATION_FUNCTION, self.rotation_arn, timeout_seconds=120)
-        try:
-            handle(self.rotation, event, context)
-        except Exception as e:  # the step's log line says why, without values
-            step = event.get("Step")
-            raise InvalidRequestException(f"the rotation function failed at {step}: {e}") from e
-        return b"null"
+        return handle(self.rotation, event, context)
 
     def _invoke_authorizer(self, event: dict[str, Any], context: Any) -> Any:
         from authorizer.handler import handle
@@ -296,65 +250,3 @@ class LocalStack:
         if request.path == "/token":
             return self.broker_gateway.serve(request)
         return self.api.serve(request)
-
-
-@contextmanager
-def moto_server() -> Iterator[str]:
-    """moto's threaded server on a free port of 127.0.0.1; yields its URL, resets on exit."""
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per AWS call
-    server = ThreadedMotoServer("127.0.0.1", 0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
-        from moto.moto_api._internal.models import moto_api_backend
-
-        moto_api_backend.reset()  # the backends live in this process: leave them empty
-
-
-@contextmanager
-def function_logs_to(stream: io.TextIOBase) -> Iterator[None]:
-    """Send the functions' log lines to ``stream`` (and put them back afterwards)."""
-    handlers = [
-        handler
-        for name in FUNCTION_SERVICES
-        for handler in logging.getLogger(name).handlers
-        if isinstance(handler, logging.StreamHandler)
-    ]
-    previous = [handler.setStream(stream) for handler in handlers]
-    try:
-        yield
-    finally:
-        for handler, old in zip(handlers, previous, strict=True):
-            if old is not None:
-                handler.setStream(old)
-
-
-@contextmanager
-def metrics_off() -> Iterator[None]:
-    """Turn the functions' metric counters off while a stack runs, then back to as they were.
-
-    Lambda gives each execution environment one event at a time; the stack serves each
-    function's single runtime from many threads, which the counters are not made for
-    (and their EMF lines would go to CloudWatch, which is not here).
-    """
-    import authorizer.handler
-    import token_broker.handler
-    import token_broker.rotation.handler
-
-    counters = [
-        module.metrics
-        for module in (authorizer.handler, token_broker.handler, token_broker.rotation.handler)
-    ]
-    before = [counter.enabled for counter in counters]
-    for counter in counters:
-        counter.enabled = False
-    try:
-        yield
-    finally:
-        for counter, enabled in zip(counters, before, strict=True):
-            counter.enabled = enabled

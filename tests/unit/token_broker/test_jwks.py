@@ -19,7 +19,7 @@ from tests.support.paths import ROOT
 from token_broker.jwks import main
 from token_broker.kms_signer import public_jwk
 from tools.local.idp import jwk_thumbprint
-from tools.local.stack import moto_server
+from tools.local.moto_server import moto_server
 
 
 @pytest.fixture
