@@ -14,6 +14,8 @@ from typing import Any, Literal
 from tools.local.http_server import Reply
 
 PayloadVersion = Literal["1.0", "2.0"]  # REST proxy integration; HTTP API / function URL
+# The content types AWS passes as text; payload 2.0 base64-encodes every other body.
+TEXT_TYPES = ("text/", "application/json", "application/xml", "application/javascript")
 
 
 @dataclass

@@ -13,10 +13,10 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from tools.local.http_server import Request
+from tools.local.lambda_proxy import TEXT_TYPES
 
 TOKEN_PATH = "/token"
 API_ACCOUNT = "111122223333"  # the account that owns the API and the function
-_TEXT_TYPES = ("text/", "application/json", "application/xml", "application/javascript")
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,7 +161,7 @@ def function_url_event(
         event["queryStringParameters"] = query
     if request.body:
         content_type = (_header(request, "content-type") or "").lower()
-        if content_type.startswith(_TEXT_TYPES):
+        if content_type.startswith(TEXT_TYPES):
             event["body"] = request.body.decode("utf-8", errors="replace")
         else:
             event["body"] = base64.b64encode(request.body).decode("ascii")
