@@ -114,7 +114,7 @@ class Step:
 
 
 def broker_config(idp: IdentityProvider) -> dict[str, Any]:
-    """The broker document (README "Broker configuration"): one grant per task role."""
+    """The broker document (docs/broker.md, "Configuration"): one grant per task role."""
     client = {"issuer": idp.issuer, "resource": ORDERS_API}  # token endpoint by discovery
     return {
         "clients": {name: {"secret": secret, **client} for name, (secret, _) in UPSTREAM.items()},

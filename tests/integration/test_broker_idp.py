@@ -1,8 +1,9 @@
 """The token broker end to end: real identity provider (oidc-provider), Secrets Manager
 from moto, events as API Gateway and function URLs deliver them.
 
-Every row of the DESIGN.md error table is exercised here, with the identity provider's
-own counters and request log as the witness of what the broker really sent.
+Every row of the error table of the wire contract (docs/broker.md) is exercised here, with
+the identity provider's own counters and request log as the witness of what the broker
+really sent.
 """
 
 from __future__ import annotations

@@ -173,7 +173,7 @@ def tenant(provider: str, ttl: int) -> dict[str, Any]:
                 {"identifier": AUTH0_BILLING, "scopes": ["invoices:read"]},
             ]
         },
-        # No default client scopes, as the README advises: tokens carry what was granted.
+        # No default client scopes, as docs/providers.md advises: tokens carry what was granted.
         "keycloak": {"realm": KEYCLOAK_REALM_NAME, "scopes": roles, "default_scopes": []},
     }
     return {"provider": provider, "ttl": ttl, **tenants[provider]}

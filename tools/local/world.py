@@ -7,7 +7,7 @@ Three ECS task roles, each granted one upstream client of the test identity prov
     reporting       orders-reader     reader       orders:read
     ops-console     orders-admin      admin        admin ops
 
-The client secrets sit in Secrets Manager as the README documents them, with the Okta
+The client secrets sit in Secrets Manager as docs/broker.md documents them, with the Okta
 management API of the test IdP named for rotation, so RotateSecret (with the function's
 ARN) against the local stack really replaces the secret at the identity provider. The
 authorizer's routes are tools/demo-config.yaml's; the API has one more route,
@@ -172,7 +172,7 @@ def broker_config(
     provider: str = "generic",
     shared_cache: tuple[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The broker document (README "Broker configuration"): one grant per task role, and
+    """The broker document (docs/broker.md, "Configuration"): one grant per task role, and
     with ``shared_cache`` (table, KMS key) the fleet's token table."""
     world = world_at(provider)
     client: dict[str, Any] = {"issuer": issuer_of(idp, provider), "resource": ORDERS_API}

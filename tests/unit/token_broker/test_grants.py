@@ -1,4 +1,5 @@
-"""The grant decision: which client and which scopes a caller gets (DESIGN.md, rule by rule)."""
+"""The grant decision: which client and which scopes a caller gets (the wire contract's
+rules, docs/broker.md, one by one)."""
 
 from __future__ import annotations
 

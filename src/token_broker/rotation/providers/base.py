@@ -80,7 +80,7 @@ class TwoSecretProvider(ABC):
             raise ProviderError(
                 f"client {current.client_id!r} already has {len(secrets)} secrets at "
                 f"{self.name} and the 'secret_id' of secret {current.name!r} does not name "
-                "one of them, so the one the broker uses is unknown; set it (see the README) "
+                "one of them, so the one the broker uses is unknown; set it (see docs/rotation.md) "
                 "or delete the unused secret by hand",
                 reason="secret_in_use_unknown",
             )

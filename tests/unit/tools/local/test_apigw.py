@@ -27,7 +27,7 @@ from tools.local.iam import iam_verdict
 
 DEMO_CONFIG = ROOT / "tools" / "demo-config.yaml"
 # The API's routes: the HTTP routes of the config (a cached policy is promised to be right
-# for every configured route; DESIGN.md "Authorizer result caching is safe").
+# for every configured route: docs/authorizer.md, "Caching is safe").
 ROUTES = [
     "GET /orders",
     "GET /orders/{id}",
@@ -287,7 +287,8 @@ def test_failing_backend_is_502_on_rest_and_500_on_http_apis() -> None:
     [("rest-token", True), ("rest-request", True), ("http", True), ("http", False)],
 )
 def test_cached_answers_decide_every_route_as_fresh_ones_do(flavor: Flavor, simple: bool) -> None:
-    """The promise of DESIGN.md: a policy cached for one route never decides another wrongly."""
+    """The promise that caching is safe: a policy cached for one route never decides another
+    wrongly."""
     idp = LocalIssuer()
     tokens = [idp.token(scope) for scope in SCOPES] + [idp.token(exp=1), "not.a.jwt"]
     calls = [(token, method, path) for token in tokens for method, path in REQUESTS]
