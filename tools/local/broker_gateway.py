@@ -28,6 +28,7 @@ from typing import Any, Literal, Self
 
 from tools.local.http_server import HttpServer, Reply, Request
 from tools.local.lambda_proxy import LambdaContext, MalformedProxyResponse, proxy_reply
+from tools.local.service import Service
 from tools.local.signed_events import (
     API_ACCOUNT,
     TOKEN_PATH,
@@ -48,7 +49,7 @@ _ERROR_TYPES = {
 }
 
 
-class LocalBrokerGateway:
+class LocalBrokerGateway(Service):
     """A threaded HTTP server that authenticates like AWS and invokes ``handler``.
 
     ``identities`` maps an access key to its ``SecretEntry`` (secret key, caller ARN such
@@ -111,9 +112,6 @@ class LocalBrokerGateway:
 
     def stop(self) -> None:
         self._server.stop()
-
-    def __enter__(self) -> Self:
-        return self.start()
 
     def __exit__(
         self,

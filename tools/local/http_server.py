@@ -13,8 +13,9 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any, Self
+
+from tools.local.service import Service
 
 Reply = tuple[int, list[tuple[str, str]], bytes]  # status, headers, body
 
@@ -31,7 +32,7 @@ class Request:
     source_ip: str
 
 
-class HttpServer:
+class HttpServer(Service):
     """A threaded HTTP/1.1 server on 127.0.0.1 (a free port) that answers with ``serve``.
 
     Like API Gateway it wants a ``Content-Length`` (411 for a chunked or unreadable one),
@@ -71,17 +72,6 @@ class HttpServer:
         if self._thread is not None:
             self._thread.join(timeout=5)
         self._httpd = self._thread = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 class _Server(ThreadingHTTPServer):

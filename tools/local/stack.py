@@ -26,7 +26,6 @@ from __future__ import annotations
 import io
 import json
 from contextlib import ExitStack
-from types import TracebackType
 from typing import Any, Self
 
 import boto3
@@ -42,9 +41,10 @@ from tools.local.idp import IdentityProvider
 from tools.local.lambda_proxy import LambdaContext
 from tools.local.moto_server import MOTO_KEYS, moto_server
 from tools.local.rotation_function import RotationFunction
+from tools.local.service import Service
 
 
-class LocalStack:
+class LocalStack(Service):
     """Start with ``with LocalStack(...) as stack`` (or start()/stop()); see the module doc.
 
     ``flavor`` is the API's authorizer type (rest-token, rest-request or http), ``cache_ttl``
@@ -133,17 +133,6 @@ class LocalStack:
     def stop(self) -> None:
         self._exit.close()
         self.server = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # -- what users and tests reach -------------------------------------------------------
 

@@ -9,7 +9,6 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Mapping, Sequence
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
 from tools.local.idp.clients import (
@@ -26,6 +25,7 @@ from tools.local.idp.clients import (
 from tools.local.idp.controls import IdpControls
 from tools.local.idp.errors import IdentityProviderError, TokenRequestError, json_object
 from tools.local.idp.process import IdpProcess
+from tools.local.service import Service
 
 if TYPE_CHECKING:
     from tools.local.idp.clients import PrivateKey
@@ -35,7 +35,7 @@ _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 _HTTP_TIMEOUT = 10.0
 
 
-class IdentityProvider(IdpControls):
+class IdentityProvider(IdpControls, Service):
     """A running oidc-provider on 127.0.0.1; use as a context manager or call start()/stop()."""
 
     def __init__(
@@ -94,17 +94,6 @@ class IdentityProvider(IdpControls):
     def stop(self) -> None:
         if self._process is not None:
             self._process.stop()  # kept: its output() tells what happened
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     @property
     def running(self) -> bool:
