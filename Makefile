@@ -1,7 +1,8 @@
 # scopegate: the README's commands.
 #   make run    the whole of scopegate on 127.0.0.1 until Ctrl-C: IdP, moto, local gateway
 #               (PROVIDER=cognito|entra|okta|auth0|keycloak: at that provider's tenant;
-#               SHARED_CACHE=1: with the broker's shared token cache in moto's DynamoDB)
+#               SHARED_CACHE=1: with the broker's shared token cache in moto's DynamoDB;
+#               ARGS="--flavor http --cache-ttl 0": any other option of tools/run.py)
 #   make test   the full test suite (lint, types, template, checkov, build, smoke, unit,
 #               integration, e2e)
 #   make smoke  the local stack, checked: the run's commands played with a table of results,
@@ -101,19 +102,21 @@ tests/idp/node_modules/.installed: tests/idp/package.json tests/idp/package-lock
 idp: tests/idp/node_modules/.installed
 
 # The identity provider `make run` stands at (generic, cognito, entra, okta, auth0, keycloak),
-# and SHARED_CACHE=1: the broker's shared token cache on (moto's DynamoDB and KMS).
+# SHARED_CACHE=1: the broker's shared token cache on (moto's DynamoDB and KMS), and ARGS:
+# any other options of tools/run.py (ARGS="--flavor http --cache-ttl 0").
 PROVIDER ?=
 SHARED_CACHE ?=
-RUN_FLAGS := $(if $(PROVIDER),--provider $(PROVIDER)) $(if $(filter-out 0,$(SHARED_CACHE)),--shared-cache)
+ARGS ?=
+RUN_FLAGS := $(if $(PROVIDER),--provider $(PROVIDER)) $(if $(filter-out 0,$(SHARED_CACHE)),--shared-cache) $(ARGS)
 
 run: $(VENV)/.installed idp
-	$(PY) tools/run.py $(RUN_FLAGS)
+	$(PY) -m tools.run $(RUN_FLAGS)
 
 smoke: $(VENV)/.installed idp
-	$(PY) tools/run.py --smoke $(RUN_FLAGS)
+	$(PY) -m tools.run --smoke $(RUN_FLAGS)
 
 demo: $(VENV)/.installed idp
-	$(PY) tools/demo.py
+	$(PY) -m tools.demo
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check src tests tools packages
@@ -131,7 +134,7 @@ validate: $(SAM_STAMP)
 build: $(SAM_STAMP) $(VENV)/.installed
 	@test -n "$(LAMBDA_PY)" || { echo "make build needs Python 3.13 (pyenv's 3.13.0 or python3.13 on PATH)" >&2; exit 1; }
 	PATH="$(dir $(LAMBDA_PY)):$$PATH" $(SAM_ENV) $(SAM) build $(SAM_TEMPLATE)
-	$(PY) tools/check_build.py
+	$(PY) -m tools.check_build
 
 test: $(VENV)/.installed $(CHECKOV_STAMP) idp client-wheelhouse lint typecheck template build smoke
 	$(PY) -m pytest -q

@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from tests.support.idp import IdentityProvider, default_clients, default_resources, serving
+from tests.support.serving import serving
 from tests.support.tenants import provider_clients, provider_tenants
+from tools.local.idp import IdentityProvider, default_clients, default_resources
 
 
 @pytest.fixture(scope="session")

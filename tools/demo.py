@@ -8,7 +8,7 @@ token broker (tools/demo_broker.py): ECS tasks get tokens through SigV4, and tho
 go through the authorizer. Every row carries the expected outcome, so the demo is also a
 smoke check: it exits 1 on a mismatch.
 
-    PYTHONPATH=src:. python tools/demo.py [--verbose]
+    PYTHONPATH=src:. python -m tools.demo [--verbose]
 """
 
 from __future__ import annotations
@@ -26,11 +26,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-import demo_broker
 import yaml
 
-from tests.support.idp import ORDERS_API, IdentityProvider, default_clients
+from tools import demo_broker
 from tools.local.iam import iam_allows
+from tools.local.idp import ORDERS_API, IdentityProvider, default_clients
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG_TEMPLATE = ROOT / "tools" / "demo-config.yaml"

@@ -2,7 +2,7 @@
 
 All on 127.0.0.1, with no AWS account: Secrets Manager is moto's, in process, holding the
 secrets of the test identity provider's "writer" and "reader" clients; the broker handler
-sits behind a local IAM gateway (tests/support/gateway.py) that checks real SigV4
+sits behind a local IAM gateway (tools/local/broker_gateway.py) that checks real SigV4
 signatures and hands the handler the caller's role ARN, as API Gateway does; each ECS task
 is a ``BrokerClient`` signing with made-up task-role keys. Every token the broker issues
 is then sent to the authorizer (``authorize``, from demo.py), so one table shows the whole
@@ -21,10 +21,10 @@ import boto3
 from botocore.credentials import Credentials
 from moto import mock_aws
 
-from tests.support.gateway import LocalBrokerGateway
-from tests.support.idp import ORDERS_API, IdentityProvider
-from tests.support.sigv4 import SecretEntry
 from token_broker.client import BrokerClient, BrokerClientError
+from tools.local.broker_gateway import LocalBrokerGateway
+from tools.local.idp import ORDERS_API, IdentityProvider
+from tools.local.sigv4 import SecretEntry
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -114,7 +114,7 @@ class Step:
 
 
 def broker_config(idp: IdentityProvider) -> dict[str, Any]:
-    """The broker document (README "Broker configuration"): one grant per task role."""
+    """The broker document (docs/broker.md, "Configuration"): one grant per task role."""
     client = {"issuer": idp.issuer, "resource": ORDERS_API}  # token endpoint by discovery
     return {
         "clients": {name: {"secret": secret, **client} for name, (secret, _) in UPSTREAM.items()},
@@ -137,8 +137,8 @@ def broker_config(idp: IdentityProvider) -> dict[str, Any]:
 def broker_gateway(idp: IdentityProvider) -> Iterator[LocalBrokerGateway]:
     """The broker behind the local IAM gateway, its secrets in moto's Secrets Manager."""
     # The handler's logger reads its level on import: import after demo.py's configure().
-    from tests.support.broker import put_secret, runtime
     from token_broker.handler import handle
+    from tools.local.broker_harness import put_secret, runtime
 
     # moto answers every AWS call; dummy keys make sure no real account is ever involved.
     for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):

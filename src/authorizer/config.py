@@ -1,62 +1,27 @@
-"""The authorizer's configuration (schema version 1): parsing and validation.
+"""The authorizer's configuration (schema version 1): the document as a whole.
 
 Validation collects every problem it finds so ``python -m authorizer check`` can list them
-all; anything invalid raises ``ConfigError`` and the handler fails closed.
+all; anything invalid raises ``ConfigError`` and the handler fails closed. An issuer entry
+is read by issuer_entries.py, a route entry by route_entries.py.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import partial
-from typing import Any, Literal
-from urllib.parse import urlsplit
+from typing import Literal
 
+from authorizer.config_checks import strings
 from authorizer.errors import ConfigError
-from authorizer.jws import ALGORITHMS
-from authorizer.profiles import PROFILES, PROVIDERS, ClaimRule, Provider, profile_rules, token_type
-from authorizer.routes import Route, Segment, parse_route
+from authorizer.issuer_entries import IssuerConfig, issuer_entry
+from authorizer.route_entries import renamed_siblings, route_entry
+from authorizer.routes import Route
+from scopegate_core.documents import got
 
-DEFAULT_ALGORITHMS = ("RS256",)
-DEFAULT_SCOPE_CLAIMS = ("scope", "scp")
+__all__ = ["AuthorizerConfig", "ConfigProblems", "IssuerConfig", "validate"]
+
 DEFAULT_CONTEXT_CLAIMS = ("sub", "client_id", "scope")
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
-
-_ISSUER_KEYS = frozenset(
-    {
-        "issuer",
-        "audiences",
-        "algorithms",
-        "jwks_uri",
-        "scope_claims",
-        "required_claims",
-        "leeway_seconds",
-        "provider",
-        "client_ids",
-        "token_types",
-    }
-)
-_ROUTE_KEYS = frozenset({"route", "scopes", "all_scopes"})
-_NO_STRINGS: tuple[str, ...] = ()
 _TOP_KEYS = frozenset({"issuers", "routes", "context_claims", "http_api_response"})
-
-
-@dataclass(frozen=True, slots=True)
-class IssuerConfig:
-    issuer: str
-    audiences: frozenset[str]  # empty: `aud` is not checked (the issuer has client_ids)
-    algorithms: frozenset[str]
-    jwks_uri: str | None
-    scope_claims: tuple[str, ...]
-    required_claims: tuple[tuple[str, Any], ...]
-    leeway_seconds: int
-    provider: Provider = "generic"
-    client_ids: frozenset[str] = frozenset()  # empty: the client id is not checked
-    token_types: frozenset[str] = frozenset()  # normalised (profiles.token_type); empty: any
-    client_id_claims: tuple[str, ...] = PROFILES["generic"].client_id_claims
-    profile_claims: tuple[ClaimRule, ...] = ()  # the profile's rules not overridden
-    defaults: frozenset[str] = frozenset()  # keys whose value is the profile's default
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,242 +40,6 @@ class ConfigProblems(ConfigError):
         self.problems = problems
 
 
-def parse_document(text: str) -> Any:
-    """JSON, or YAML when it is not JSON (PyYAML is imported only then)."""
-    stripped = text.lstrip()
-    if stripped.startswith("{"):
-        try:
-            return json.loads(stripped)
-        except ValueError as e:
-            raise ConfigError(f"configuration is not valid JSON: {e}") from e
-    import yaml
-
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        raise ConfigError(f"configuration is not valid YAML or JSON: {e}") from e
-
-
-def check_url(url: object, what: str) -> str:
-    """``https`` only, except on loopback hosts (tests and the local stack)."""
-    if not isinstance(url, str) or not url:
-        raise ConfigError(f"{what} must be a non-empty URL string")
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError for a port out of range
-    except ValueError as e:
-        raise ConfigError(f"{what} {url!r} is not a valid URL") from e
-    if not parts.hostname:
-        raise ConfigError(f"{what} {url!r} is not an absolute URL")
-    if parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS):
-        return url
-    raise ConfigError(f"{what} {url!r} must use https (http is allowed on loopback hosts only)")
-
-
-def got(value: object) -> str:
-    """The offending value for a problem, cut short (a config document holds no secret)."""
-    text = repr(value) if isinstance(value, str | int | float | list | tuple) else None
-    text = text or f"a {type(value).__name__}"
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _strings(value: object, what: str, *, allow_empty: bool = False) -> tuple[str, ...]:
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-        raise ConfigError(f"{what} must be a list of non-empty strings, not {got(value)}")
-    if not value and not allow_empty:
-        raise ConfigError(f"{what} must not be empty")
-    return tuple(value)
-
-
-def _scopes(value: object, what: str) -> tuple[str, ...]:
-    """Scope names: each one RFC 6749 section 3.3 scope-token, so never with whitespace."""
-    scopes = _strings(value, what)
-    spaced = [s for s in scopes if any(c.isspace() for c in s)]
-    if spaced:
-        hint = "; write a list of scopes" if isinstance(value, str) else ""
-        raise ConfigError(
-            f"{what}: {', '.join(map(repr, spaced))} contains whitespace, which no token's "
-            f"scope can (RFC 6749 section 3.3: a scope is one token){hint}"
-        )
-    return scopes
-
-
-def _algorithm(alg: str, what: str) -> None:
-    if alg in ALGORITHMS:
-        return
-    if alg.upper() == "NONE" or alg.upper().startswith("HS"):
-        raise ConfigError(
-            f"{what}: {alg!r} refused ('none' and HS* are never accepted: an issuer's "
-            "tokens must be signed with its private key)"
-        )
-    raise ConfigError(
-        f"{what}: unknown algorithm {alg!r} refused; choose from {sorted(ALGORITHMS)}"
-    )
-
-
-class _Collector:
-    """Runs one check after another, keeping each ``ConfigError`` as a problem."""
-
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
-        self.failed = False
-
-    def __call__[T](self, check: Callable[[], T], default: T) -> T:
-        try:
-            return check()
-        except ConfigError as e:
-            self.add(str(e))
-            return default
-
-    def add(self, problem: str) -> None:
-        self.problems.append(problem)
-        self.failed = True
-
-
-def _issuer(raw: object, n: int, problems: list[str]) -> IssuerConfig | None:
-    where = f"issuers[{n}]"
-    if not isinstance(raw, dict):
-        problems.append(f"{where} must be a mapping, not {got(raw)}")
-        return None
-    check = _Collector(problems)
-    unknown = set(raw) - _ISSUER_KEYS
-    if unknown:
-        check.add(f"{where}: unknown keys {sorted(unknown)}")
-    issuer = check(lambda: check_url(raw.get("issuer"), f"{where}.issuer"), "")
-    provider = raw.get("provider", "generic")
-    if provider not in PROVIDERS:
-        check.add(
-            f"{where}.provider {provider!r} is not a known provider; choose one of "
-            f"{', '.join(PROVIDERS)}"
-        )
-        provider = "generic"
-    profile = PROFILES[provider]
-
-    def listed(key: str) -> tuple[str, ...]:
-        """An optional list key: () when absent; a present one must hold strings."""
-        if key not in raw:
-            return ()
-        return check(lambda: _strings(raw[key], f"{where}.{key}"), _NO_STRINGS)
-
-    audiences, client_ids = listed("audiences"), listed("client_ids")
-    if "audiences" not in raw and "client_ids" not in raw:
-        check.add(
-            f"{where}: give 'audiences' (the token's aud), 'client_ids' (its client id claim:"
-            f" {' or '.join(profile.client_id_claims)}) or both"
-        )
-    what = f"{where}.algorithms"
-    algorithms = check(
-        lambda: _strings(raw.get("algorithms", list(DEFAULT_ALGORITHMS)), what), _NO_STRINGS
-    )
-    for alg in algorithms:
-        check(partial(_algorithm, alg, what), None)
-    jwks_uri = raw.get("jwks_uri")
-    if jwks_uri is not None:
-        jwks_uri = check(lambda: check_url(jwks_uri, f"{where}.jwks_uri"), None)
-    defaults = {k for k in ("scope_claims",) if k not in raw}
-    scope_claims = check(
-        lambda: _strings(
-            raw.get("scope_claims", list(profile.scope_claims)), f"{where}.scope_claims"
-        ),
-        _NO_STRINGS,
-    )
-    token_types = listed("token_types")  # RFC 8725 explicit typing; absent: typ is not read
-    required = raw.get("required_claims", {})
-    if not isinstance(required, dict) or not all(isinstance(k, str) for k in required):
-        check.add(
-            f"{where}.required_claims must be a mapping of claim to value, not {got(required)}"
-        )
-        required = {}
-    leeway = raw.get("leeway_seconds", 0)
-    if isinstance(leeway, bool) or not isinstance(leeway, int) or not 0 <= leeway <= 300:
-        check.add(f"{where}.leeway_seconds must be an integer from 0 to 300, not {got(leeway)}")
-    rules: tuple[ClaimRule, ...] = ()
-    if issuer:
-        try:
-            rules = profile_rules(provider, issuer)
-        except ConfigError as e:
-            check.add(f"{where}.issuer: {e}")
-        if provider == "auth0" and not issuer.endswith("/"):
-            check.add(
-                f"{where}.issuer: an auth0 issuer ends with '/' (https://{{tenant}}.auth0.com/),"
-                " as its tokens' iss does"
-            )
-    if check.failed:
-        return None
-    return IssuerConfig(
-        issuer,
-        frozenset(audiences),
-        frozenset(algorithms),
-        jwks_uri,
-        scope_claims,
-        tuple(required.items()),
-        leeway,
-        provider,
-        frozenset(client_ids),
-        frozenset(token_type(t) for t in token_types),
-        profile.client_id_claims,
-        tuple(rule for rule in rules if rule.claim not in required),  # explicit keys win
-        frozenset(defaults),
-    )
-
-
-def _route(raw: object, n: int, problems: list[str]) -> Route | None:
-    where = f"routes[{n}]"
-    if not isinstance(raw, dict):
-        problems.append(
-            f"{where} must be a mapping with 'route' and 'scopes' or 'all_scopes', not {got(raw)}"
-        )
-        return None
-    check = _Collector(problems)
-    unknown = set(raw) - _ROUTE_KEYS
-    if unknown:
-        check.add(f"{where}: unknown keys {sorted(unknown)}")
-    if "scopes" not in raw and "all_scopes" not in raw:
-        check.add(f"{where}: give 'scopes' (any of) or 'all_scopes' (all of)")
-    any_scopes = (
-        check(lambda: _scopes(raw["scopes"], f"{where}.scopes"), _NO_STRINGS)
-        if "scopes" in raw
-        else _NO_STRINGS
-    )
-    all_scopes = (
-        check(lambda: _scopes(raw["all_scopes"], f"{where}.all_scopes"), _NO_STRINGS)
-        if "all_scopes" in raw
-        else ()
-    )
-    text = raw.get("route")
-    if not isinstance(text, str):
-        check.add(f"{where}.route must be a string like 'GET /orders/{{id}}', not {got(text)}")
-        return None
-    try:
-        # returned even when its scopes were refused, so checks across routes see it
-        return parse_route(text, any_scopes=frozenset(any_scopes), all_scopes=frozenset(all_scopes))
-    except ConfigError as e:
-        check.add(f"{where}: {e}")
-        return None
-
-
-def _renamed_siblings(routes: list[tuple[int, Route]]) -> list[str]:
-    """API Gateway allows one path variable name per position under a parent
-    (``/orders/{id}`` next to ``/orders/{orderId}/items`` is refused at deploy)."""
-    problems: list[str] = []
-    seen: dict[tuple[Segment, ...], tuple[str, Route]] = {}
-    for n, route in routes:
-        for i, seg in enumerate(route.segments):
-            if seg.kind != "param":
-                continue
-            name, other = seen.setdefault(route.segments[:i], (seg.text, route))
-            if name != seg.text:
-                problems.append(
-                    f"routes[{n}] {route.key!r}: path variable {{{seg.text}}} next to "
-                    f"{{{name}}} of {other.key!r}; API Gateway allows one variable name per "
-                    "position, so use the same name in both"
-                )
-                break
-    return problems
-
-
 def validate(doc: object) -> AuthorizerConfig:
     """Turn a parsed document into a config, or raise ``ConfigProblems`` listing every fault."""
     if not isinstance(doc, Mapping):
@@ -325,7 +54,7 @@ def validate(doc: object) -> AuthorizerConfig:
         problems.append("'issuers' must be a non-empty list")
         raw_issuers = []
     for n, raw in enumerate(raw_issuers):
-        issuer = _issuer(raw, n, problems)
+        issuer = issuer_entry(raw, n, problems)
         if issuer is not None:
             issuers.append(issuer)
     seen_iss = [i.issuer for i in issuers]
@@ -339,7 +68,7 @@ def validate(doc: object) -> AuthorizerConfig:
     shapes: dict[tuple[object, ...], str] = {}
     distinct: list[tuple[int, Route]] = []
     for n, raw in enumerate(raw_routes):
-        route = _route(raw, n, problems)
+        route = route_entry(raw, n, problems)
         if route is None:
             continue
         shape = (
@@ -354,9 +83,9 @@ def validate(doc: object) -> AuthorizerConfig:
             distinct.append((n, route))
         shapes[shape] = route.key
         routes.append(route)
-    problems += _renamed_siblings(distinct)
+    problems += renamed_siblings(distinct)
     try:
-        context = _strings(
+        context = strings(
             doc.get("context_claims", list(DEFAULT_CONTEXT_CLAIMS)),
             "context_claims",
             allow_empty=True,

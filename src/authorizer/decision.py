@@ -125,7 +125,8 @@ class Authorizer:
                 document = with_deny(document, request.prefix, request.suffix)
             return document, reason
         # An exact policy agrees with the route table on every routed request by
-        # construction (tests/unit/test_policy.py); evaluate it only where that may not hold.
+        # construction (tests/unit/authorizer/test_policy.py); evaluate it only where that
+        # may not hold.
         if policy.exact or policy.allows(request.suffix) == allowed:
             if not allowed and f"{request.method} {route.key}" in policy.partly_denied:
                 document = with_deny(document, request.prefix, request.suffix)

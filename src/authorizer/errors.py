@@ -7,6 +7,8 @@ lacks the route's scopes is not an exception but a ``deny`` decision (403).
 
 from __future__ import annotations
 
+from scopegate_core.errors import DocumentError
+
 
 class AuthorizerError(Exception):
     """Root of every error raised by the authorizer package."""
@@ -19,8 +21,11 @@ class AuthorizerError(Exception):
             self.reason = reason
 
 
-class ConfigError(AuthorizerError):
-    """The configuration is missing or invalid: every request fails closed."""
+class ConfigError(AuthorizerError, DocumentError):
+    """The configuration is missing or invalid: every request fails closed.
+
+    A ``DocumentError`` too, like the core's own (a document that does not parse, a URL
+    that is not https), so code reading a document catches both as one."""
 
     reason = "config_invalid"
 

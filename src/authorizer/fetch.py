@@ -19,8 +19,9 @@ import time
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from authorizer.config import check_url
-from authorizer.errors import ConfigError, FetchError
+from authorizer.errors import FetchError
+from scopegate_core.errors import DocumentError
+from scopegate_core.urls import check_url
 
 TIMEOUT_SECONDS = 1.5  # one attempt, in total
 DEADLINE_SECONDS = 3.0  # the whole fetch, retry included
@@ -52,7 +53,7 @@ class HttpJsonFetcher:
     def get_json(self, url: str) -> Any:
         try:
             check_url(url, "URL")
-        except ConfigError as e:
+        except DocumentError as e:
             raise FetchError(str(e)) from e
         give_up = time.monotonic() + self.deadline
         cause: _Retryable | None = None

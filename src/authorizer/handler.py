@@ -10,33 +10,20 @@ first invocation.
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 from typing import Any
-
-from aws_lambda_powertools import Logger
 
 from authorizer import snapstart
 from authorizer.decision import Authorizer, Decision, Unauthorized, fail_closed
 from authorizer.errors import ConfigError
 from authorizer.fetch import HttpJsonFetcher, JsonFetcher
-from authorizer.observability import DecisionMetrics, LeanJsonFormatter, RequestLog
 from authorizer.sources import ConfigSource
 from authorizer.verifier import Verifier
+from scopegate_core.function_log import FunctionLog
 
-# Our log formatter prints no source location, thread or process: skip computing them on
-# every line, as the logging HOWTO's "Optimization" section describes. This module is the
-# function's entry point, so this is the application's logging configuration.
-logging._srcfile = None
-logging.logThreads = False
-logging.logProcesses = False
-logging.logMultiprocessing = False
-
-SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "scopegate-authorizer")
-formatter = LeanJsonFormatter(SERVICE)
-logger = Logger(service=SERVICE, logger_formatter=formatter)
-request_log = RequestLog(logger, formatter)
-metrics = DecisionMetrics(os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "scopegate"))
+log = FunctionLog("scopegate-authorizer")
+SERVICE, logger, request_log, metrics = log.service, log.logger, log.request_log, log.metrics
+CONFIG_PROBLEM = "configuration invalid: every request is denied"
 
 _LOGGED_CLAIMS = ("iss", "sub", "client_id", "jti")
 
@@ -48,7 +35,7 @@ class Runtime:
         self.source = source or ConfigSource()
         self.fetcher: JsonFetcher = fetcher or _TracedFetcher(HttpJsonFetcher())
         self.authorizer: Authorizer | None = None
-        self._reported_error: str | None = None
+        self.problems = log.problem_report(CONFIG_PROBLEM)
 
     def current(self) -> Authorizer:
         """The authorizer for the current config; raises ``ConfigError`` when it is broken."""
@@ -56,17 +43,12 @@ class Runtime:
             config = self.source.get()
         except ConfigError as e:
             self.authorizer = None
-            if str(e) != self._reported_error:  # one ERROR per distinct problem, no traceback
-                logger.error(
-                    "configuration invalid: every request is denied",
-                    extra={"fields": {"reason": e.reason, "problem": str(e)}},
-                )
-                self._reported_error = str(e)
+            self.problems.report(e)  # one ERROR per distinct problem, no traceback
             raise
         if self.authorizer is None or self.authorizer.config is not config:
             verifier = Verifier(config.issuers, self.fetcher, on_fetch=_count_fetch)
             self.authorizer = Authorizer(config, verifier)
-            self._reported_error = None
+            self.problems.clear()
         return self.authorizer
 
     def start(self) -> None:

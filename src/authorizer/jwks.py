@@ -15,10 +15,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from authorizer.config import IssuerConfig, check_url
+from authorizer.config import IssuerConfig
 from authorizer.errors import ConfigError, FetchError, KeyNotFound, KeysUnavailable
 from authorizer.fetch import JsonFetcher
 from authorizer.jwk import JwkError, KeySet, VerificationKey, load_jwks
+from scopegate_core.errors import DocumentError
+from scopegate_core.urls import check_url
 
 TTL_SECONDS = 600.0
 STALE_SECONDS = 3600.0
@@ -83,7 +85,7 @@ class IssuerKeys:
             return False  # the identity provider failed moments ago: do not pile on
         try:
             keys = load_jwks(self._fetcher.get_json(self._resolve_jwks_uri()))
-        except (FetchError, JwkError, ConfigError) as e:
+        except (FetchError, JwkError, DocumentError) as e:  # ConfigError is a DocumentError
             self._failed_at = now
             self._report(str(e), ok=False)
             return False

@@ -3,7 +3,7 @@
 A pre-deploy tool: nothing on the Lambda path imports this module. The parser it uses,
 openapi-spec-validator (with jsonschema-path and referencing to resolve ``$ref``), is
 imported only when a document is read, so the function bundle neither ships nor loads it;
-the command line's users install it (``PARSER``, see the README).
+the command line's users install it (``PARSER``, see docs/openapi.md).
 
 ``$ref`` may point into the document or to files beside it; remote (``http``/``https``)
 references are refused, so reading a document never reaches the network.

@@ -14,7 +14,7 @@ every route they do not grant, each decided against the route's *effective* path
   and the handler narrows the policy for a request it would refuse wrongly.
 - Paths no route serves (REST resources without the method, paths deeper than a
   ``{param}``) are denied wherever an Allow reaches them and the Deny harms no granted
-  route; the rest is the inherent limit the README describes.
+  route; the rest is the inherent limit docs/authorizer.md describes.
 """
 
 from __future__ import annotations

@@ -38,7 +38,7 @@ def forget_snapshot_state(
     state.source = new_source()  # the old one holds the document and when it was read
     state.authorizer = None  # holds the verifier, and the verifier every issuer's keys
     # A restored environment reports a broken configuration once, as a cold one does.
-    state._reported_error = None
+    state.problems.clear()
 
 
 def register(state: Runtime, registrar: Registrar | None = None) -> bool:

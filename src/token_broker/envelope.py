@@ -11,8 +11,8 @@ Data keys are cached, as the AWS Encryption SDK's caching materials manager woul
 key for encrypting is reused for one cache key for at most ``max_age`` seconds and
 ``MAX_USES`` entries, and a decrypted key is remembered per (encrypted key, context) for
 ``max_age`` seconds. So KMS is asked about once per grant per token lifetime to encrypt
-and once per environment per token to decrypt. Why not the SDK itself: the README's
-"Shared token cache" section has the measurements (cold start and cost per entry).
+and once per environment per token to decrypt. Why not the SDK itself: docs/broker.md,
+"Shared token cache", has the measurements (cold start and cost per entry).
 
 Random 96-bit nonces are safe here: a data key encrypts at most ``MAX_USES`` entries,
 far below the 2**32 messages NIST SP 800-38D allows under one key with random nonces.

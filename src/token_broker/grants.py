@@ -1,6 +1,7 @@
 """The grant decision: which upstream client and which scopes a caller gets. Pure.
 
-The rules of DESIGN.md, in order: a caller with no grant is refused before anything else;
+The rules of the wire contract (docs/broker.md), in order: a caller with no grant is
+refused before anything else;
 ``client`` picks the grant (403 when the caller has none for it); otherwise the caller's
 only grant, or the one grant whose scopes cover the request; scopes beyond the grant are
 named in ``invalid_scope``; ``resource`` / ``audience`` must be the client's own.

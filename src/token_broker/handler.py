@@ -8,15 +8,11 @@ the contract's: route, caller identity, grant (403 before the body is read), bod
 
 from __future__ import annotations
 
-import logging
-import os
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools import Logger
-
-from authorizer.observability import DecisionMetrics, LeanJsonFormatter, RequestLog
+from scopegate_core.function_log import FunctionLog
 from token_broker import wire
 from token_broker.broker import Broker, Issued
 from token_broker.config import BrokerConfig, BrokerConfigSource, SharedCacheConfig
@@ -31,12 +27,10 @@ if TYPE_CHECKING:
     from token_broker.shared_cache import SharedCache
     from token_broker.token_table import SharedCacheError
 
-logging._srcfile = None  # the lean formatter prints no source location; skip computing it
-SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "scopegate-broker")
-formatter = LeanJsonFormatter(SERVICE)
-logger = Logger(service=SERVICE, logger_formatter=formatter)
-audit_log = RequestLog(logger, formatter)  # the one INFO line per request
-metrics = DecisionMetrics(os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "scopegate"))
+log = FunctionLog("scopegate-broker")
+SERVICE, logger, metrics = log.service, log.logger, log.metrics
+audit_log = log.request_log  # the one INFO line per request
+CONFIG_PROBLEM = "broker misconfigured: requests are answered 500"
 
 TIME_BUDGET_SECONDS = 9.0  # the contract: an answer within 10 s whatever happens upstream
 SHARED_CACHE_WARNING_SECONDS = 60.0  # at most one WARNING a minute about the shared cache
@@ -61,7 +55,7 @@ class Runtime:
         self.clock = clock
         self.config: BrokerConfig | None = None
         self.broker: Broker | None = None
-        self._reported: str | None = None
+        self.problems = log.problem_report(CONFIG_PROBLEM)
         self._dynamodb, self._kms = dynamodb, kms  # for the shared cache; default boto3's
         self._warned_at: float | None = None
 
@@ -77,6 +71,7 @@ class Runtime:
                 shared=self._shared(config.shared_cache),
                 clock=self.clock,
             )
+            self.problems.clear()  # a problem of the old config, seen again, is new news
         assert self.broker is not None
         return config, self.broker
 
@@ -103,15 +98,6 @@ class Runtime:
                 extra={
                     "fields": {"reason": error.reason, "code": error.code, "problem": str(error)}
                 },
-            )
-
-    def report_once(self, error: ConfigError) -> None:
-        """One ERROR line per distinct configuration problem, not one per request."""
-        if str(error) != self._reported:
-            self._reported = str(error)
-            logger.error(
-                "broker misconfigured: requests are answered 500",
-                extra={"fields": {"reason": error.reason, "problem": str(error)}},
             )
 
 
@@ -196,7 +182,7 @@ def _refused(state: Runtime, error: BrokerError, audit: dict[str, Any]) -> None:
         "detail": error.description,
     }
     if isinstance(error, ConfigError):
-        state.report_once(error)
+        state.problems.report(error)  # one ERROR per distinct problem, no traceback
     if error.status < 500:
         audit_log.info("token refused", audit)
     else:

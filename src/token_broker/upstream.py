@@ -5,59 +5,48 @@ of jitter) on a connection error, a timeout or a 5xx. Answers map onto the broke
 errors: unreachable or rate limiting is ``Unavailable`` (503), ``invalid_client`` is
 ``InvalidClient`` (the broker then tries the other secret version), any other refusal or
 nonsense is ``UpstreamError`` (502). No message holds the secret, the assertion, the
-token or the identity provider's own words (only a well-formed OAuth ``error`` code).
-An answer no JSON parser can read (nested beyond its depth, integers beyond its digit
-limit, over 1 MiB) is nonsense like any other: ``UpstreamError``.
+token or the identity provider's own words; upstream_answers.py reads the answers.
 """
 
 from __future__ import annotations
 
 import base64
-import email.utils
-import json
-import math
 import random
-import re
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import quote_plus, urlencode
 
-from authorizer.config import check_url
-from authorizer.errors import ConfigError as UrlError
+from scopegate_core.errors import DocumentError
+from scopegate_core.urls import check_url
 from token_broker.config import ClientConfig
 from token_broker.credentials import Credentials
-from token_broker.errors import ConfigError, InvalidClient, Unavailable, UpstreamError
+from token_broker.errors import ConfigError, Unavailable, UpstreamError
 from token_broker.providers import token_request
-from token_broker.transport import MAX_BYTES, HttpTransport, Response, Transport, TransportError
+from token_broker.transport import HttpTransport, Response, Transport, TransportError
+from token_broker.upstream_answers import (
+    UpstreamToken,
+    discovered_endpoint,
+    retry_after,
+    token_answer,
+)
 
 if TYPE_CHECKING:
     from token_broker.kms_signer import KmsSigner
 
+__all__ = [
+    "ASSERTION_TYPE",
+    "DISCOVERY_PATH",
+    "RATE_LIMITED_RETRY_AFTER",
+    "UNAVAILABLE_RETRY_AFTER",
+    "IdpClient",
+    "UpstreamToken",
+]
+
 UNAVAILABLE_RETRY_AFTER = 2  # seconds, when a failing IdP does not say
 RATE_LIMITED_RETRY_AFTER = 5
-MAX_RETRY_AFTER = 3600
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
-MAX_LIFETIME = 366 * 86400  # an expires_in beyond a year is nonsense, not a lifetime
 DISCOVERY_PATH = "/.well-known/openid-configuration"
-# RFC 6749 section 5.2 allows these characters in `error`; anything else is not echoed.
-_ERROR_CODE = re.compile(r"[\x20-\x21\x23-\x5b\x5d-\x7e]{1,64}")
-_SECONDS = re.compile(r"[0-9]{1,10}")
-
-
-@dataclass(frozen=True, slots=True, repr=False)
-class UpstreamToken:
-    """An access token as the identity provider issued it; ``repr`` never shows the token."""
-
-    access_token: str
-    token_type: str  # always "Bearer"
-    expires_in: int  # seconds left when issued, as the IdP said (or the JWT's exp says)
-    scope: str | None  # as the IdP returned it; None when it did not say
-
-    def __repr__(self) -> str:
-        return f"UpstreamToken(expires_in={self.expires_in}, scope={self.scope!r})"
 
 
 class IdpClient:
@@ -100,7 +89,7 @@ class IdpClient:
         url = _config_url(issuer, f"clients.{client.name}.issuer").rstrip("/") + DISCOVERY_PATH
         status, _, body = self._exchange(client, deadline, lambda t: self._get(url, t))
         try:
-            endpoint = _discovered_endpoint(client, issuer, status, body)
+            endpoint = discovered_endpoint(client, issuer, status, body)
         except UpstreamError:
             self.errors += 1
             raise
@@ -133,7 +122,7 @@ class IdpClient:
 
         status, _, body = self._exchange(client, deadline, attempt)
         try:
-            return _token(client, status, body, self.clock())
+            return token_answer(client, status, body, self.clock())
         except UpstreamError:
             self.errors += 1
             raise
@@ -171,7 +160,7 @@ class IdpClient:
     ) -> Response:
         """``send`` once, and once more after a failure worth retrying, within ``deadline``."""
         cause: Exception | None = None
-        retry_after = UNAVAILABLE_RETRY_AFTER
+        wait = UNAVAILABLE_RETRY_AFTER
         for attempt in range(self.retries + 1):
             if attempt:
                 pause = 0.1 + 0.2 * self.rng()
@@ -191,19 +180,19 @@ class IdpClient:
                 self.errors += 1
                 raise Unavailable(
                     f"the identity provider of client {client.name!r} is rate limiting",
-                    retry_after=_retry_after(headers, self.clock(), RATE_LIMITED_RETRY_AFTER),
+                    retry_after=retry_after(headers, self.clock(), RATE_LIMITED_RETRY_AFTER),
                     reason="idp_rate_limited",
                 )
             if status >= 500:
                 self.errors += 1
                 cause = TransportError(f"HTTP {status}")
-                retry_after = _retry_after(headers, self.clock(), UNAVAILABLE_RETRY_AFTER)
+                wait = retry_after(headers, self.clock(), UNAVAILABLE_RETRY_AFTER)
                 continue
             return status, headers, body
         why = "is unavailable" if cause is not None else "cannot be asked before the deadline"
         raise Unavailable(
             f"the identity provider of client {client.name!r} {why}",
-            retry_after=retry_after,
+            retry_after=wait,
             reason="idp_unavailable",
         ) from cause
 
@@ -227,115 +216,8 @@ def _client_authentication(
     return [], {"Authorization": "Basic " + base64.b64encode(pair).decode("ascii")}
 
 
-def _token(client: ClientConfig, status: int, body: bytes, now: float) -> UpstreamToken:
-    doc = _json_object(body)
-    if status != 200:
-        raise _refusal(client, status, doc)
-    if doc is None:
-        raise _malformed(client, "something that is not a JSON object")
-    token, token_type = doc.get("access_token"), doc.get("token_type")
-    if not isinstance(token, str) or not token:
-        raise _malformed(client, "no access_token")
-    if not isinstance(token_type, str) or token_type.lower() != "bearer":
-        raise _malformed(client, "a token_type other than Bearer")
-    expires_in = doc["expires_in"] if "expires_in" in doc else _jwt_lifetime(token, now)
-    if isinstance(expires_in, bool) or not isinstance(expires_in, int):
-        raise _malformed(client, "no expires_in that is a positive integer")
-    if not 0 < expires_in <= MAX_LIFETIME:
-        raise _malformed(client, "no expires_in that is a positive integer up to a year")
-    scope = doc.get("scope")
-    if scope is not None and not isinstance(scope, str):
-        raise _malformed(client, "a scope that is not a string")
-    return UpstreamToken(token, "Bearer", expires_in, scope)
-
-
-def _refusal(client: ClientConfig, status: int, doc: dict[str, Any] | None) -> UpstreamError:
-    code = doc.get("error") if doc is not None else None
-    shown = f", {code}" if isinstance(code, str) and _ERROR_CODE.fullmatch(code) else ""
-    if (code == "invalid_client" and status in (400, 401)) or (status == 401 and code is None):
-        return InvalidClient(
-            f"the identity provider refused the credentials of client {client.name!r} "
-            f"(HTTP {status}{shown})"
-        )
-    if not 400 <= status < 500:
-        return _malformed(client, f"HTTP {status}, which is not an OAuth answer")
-    return UpstreamError(
-        f"the identity provider refused the token request of client {client.name!r} "
-        f"(HTTP {status}{shown})"
-    )
-
-
-def _malformed(client: ClientConfig, what: str) -> UpstreamError:
-    return UpstreamError(
-        f"the identity provider answered client {client.name!r} with {what}",
-        reason="idp_malformed",
-    )
-
-
-def _discovered_endpoint(client: ClientConfig, issuer: str, status: int, body: bytes) -> str:
-    def invalid(why: str) -> UpstreamError:
-        message = f"OIDC discovery of {issuer} for client {client.name!r} failed: {why}"
-        return UpstreamError(message, reason="idp_discovery_invalid")
-
-    doc = _json_object(body) if status == 200 else None
-    if doc is None:
-        raise invalid(f"HTTP {status}" if status != 200 else "not a JSON object")
-    if doc.get("issuer") != issuer:
-        raise invalid("the document names another issuer")
-    try:
-        return check_url(doc.get("token_endpoint"), "token_endpoint")
-    except UrlError as e:
-        raise invalid("its token_endpoint is not an https URL") from e
-
-
 def _config_url(url: str, what: str) -> str:
     try:
         return check_url(url, what)
-    except UrlError as e:
+    except DocumentError as e:
         raise ConfigError(str(e)) from e
-
-
-def _json_object(body: bytes) -> dict[str, Any] | None:
-    if len(body) > MAX_BYTES:
-        return None
-    try:
-        value = json.loads(body)
-    except (ValueError, RecursionError):  # RecursionError: nested beyond the parser
-        return None
-    return value if isinstance(value, dict) else None
-
-
-def _jwt_lifetime(token: str, now: float) -> int | None:
-    """Seconds until the token's ``exp`` when it is a JWT (read, not verified)."""
-    parts = token.split(".")
-    if len(parts) != 3:
-        return None
-    try:
-        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
-    except (ValueError, RecursionError):
-        return None
-    exp = claims.get("exp") if isinstance(claims, dict) else None
-    if isinstance(exp, bool) or not isinstance(exp, int | float):
-        return None
-    try:
-        return math.floor(exp - now)
-    except (OverflowError, ValueError):  # inf, nan, or an int too large for a float
-        return None
-
-
-def _retry_after(headers: Mapping[str, str], now: float, default: int) -> int:
-    """Retry-After in seconds (delta-seconds or an HTTP-date), within 1 s to an hour."""
-    value = next((v.strip() for k, v in headers.items() if k.lower() == "retry-after"), None)
-    if value is None:
-        return default
-    if _SECONDS.fullmatch(value):
-        seconds = int(value)
-    else:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return default
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        seconds = math.ceil(when.timestamp() - now)
-    return min(max(seconds, 1), MAX_RETRY_AFTER)

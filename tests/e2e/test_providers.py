@@ -19,13 +19,13 @@ from collections.abc import Iterator
 import pytest
 
 from tests.e2e.conftest import call
-from tests.support.idp import IdentityProvider
-from tools.local import world
+from tools.local import provider_worlds, world
+from tools.local.idp import IdentityProvider
 from tools.local.stack import LocalStack
 
 pytestmark = pytest.mark.integration
 
-PROVIDERS = [p for p in world.PROVIDERS if p != "generic"]
+PROVIDERS = [p for p in provider_worlds.PROVIDERS if p != "generic"]
 # Task -> (demo scopes it asks for, its broker client); column order of EXPECTED.
 TASKS = {
     "worker": ("orders:read orders:write", "orders-writer"),
@@ -100,7 +100,7 @@ def test_without_a_token_or_with_a_forged_one_nothing_is_reached(stack: LocalSta
 def test_a_token_shaped_for_another_client_or_api_is_refused_with_its_reason(
     stack: LocalStack,
 ) -> None:
-    foreign = world.foreign_token(stack.idp, stack.provider)
+    foreign = provider_worlds.foreign_token(stack.idp, stack.provider)
     assert call(stack, "GET", "/orders/42", foreign).status == 401
     reason, claim = FOREIGN_REASON[stack.provider]
     line = decisions(stack)[-1]

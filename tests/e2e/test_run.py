@@ -1,5 +1,5 @@
-"""`make run` as a user meets it: start tools/run.py, paste the commands it prints into a
-shell, read the answers, press Ctrl-C."""
+"""`make run` as a user meets it: start `python -m tools.run`, paste the commands it prints
+into a shell, read the answers, press Ctrl-C."""
 
 from __future__ import annotations
 
@@ -63,7 +63,7 @@ def test_the_printed_commands_work_when_pasted_and_ctrl_c_stops_everything() -> 
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env |= {"PYTHONPATH": "src:.", "AWS_CONFIG_FILE": os.devnull}
     process = subprocess.Popen(
-        [sys.executable, "tools/run.py"],
+        [sys.executable, "-m", "tools.run"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -104,7 +104,7 @@ def test_make_run_at_a_provider_prints_commands_that_work_when_pasted(provider: 
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env |= {"PYTHONPATH": "src:.", "AWS_CONFIG_FILE": os.devnull}
     process = subprocess.Popen(
-        [sys.executable, "tools/run.py", "--provider", provider],
+        [sys.executable, "-m", "tools.run", "--provider", provider],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -141,7 +141,7 @@ def test_with_the_shared_cache_the_printed_commands_work_and_show_only_ciphertex
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env |= {"PYTHONPATH": "src:.", "AWS_CONFIG_FILE": os.devnull}
     process = subprocess.Popen(
-        [sys.executable, "tools/run.py", "--shared-cache"],
+        [sys.executable, "-m", "tools.run", "--shared-cache"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,

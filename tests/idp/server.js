@@ -1,7 +1,7 @@
 // Test identity provider for scopegate: the certified `oidc-provider` issuing JWT access
 // tokens through the client credentials grant, on 127.0.0.1 only.
 //
-// Configured by the JSON document in env var IDP_CONFIG (see tests/support/idp.py).
+// Configured by the JSON document in env var IDP_CONFIG (see tools/local/idp/).
 // Prints exactly one line on stdout when ready: {"ready": true, "issuer": "http://127.0.0.1:PORT",
 // "tenants": {NAME: {"provider", "issuer", "token_endpoint", "jwks_uri", ...}}}.
 //

@@ -16,9 +16,9 @@ from authorizer.decision import Unauthorized
 from authorizer.fetch import HttpJsonFetcher
 from authorizer.handler import Runtime, handle
 from authorizer.sources import ConfigSource
-from tests.support.idp import ORDERS_API, IdentityProvider, default_resources
-from tests.unit.test_handler import event
+from tests.unit.authorizer.test_handler import event
 from tools.local.iam import iam_allows
+from tools.local.idp import ORDERS_API, IdentityProvider, default_resources
 
 ROUTES = [
     {"route": "GET /orders", "scopes": ["orders:read"]},

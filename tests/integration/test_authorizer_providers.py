@@ -25,7 +25,6 @@ from authorizer.decision import Unauthorized
 from authorizer.fetch import HttpJsonFetcher
 from authorizer.handler import Runtime, handle
 from authorizer.sources import ConfigSource
-from tests.support.idp import IdentityProvider
 from tests.support.tenants import (
     AUTH0_API,
     AUTH0_CLIENT,
@@ -44,8 +43,9 @@ from tests.support.tenants import (
     OKTA_CLIENT,
     OKTA_OTHER_CLIENT,
 )
-from tests.unit.test_handler import event
+from tests.unit.authorizer.test_handler import event
 from tools.local.iam import iam_allows
+from tools.local.idp import IdentityProvider
 
 pytestmark = pytest.mark.integration
 
@@ -121,7 +121,7 @@ def outcome(state: Runtime, token: str, method: str = "GET", path: str = "/order
 
 
 def decision_lines(caplog: pytest.LogCaptureFixture) -> list[dict[str, Any]]:
-    return [r.fields for r in caplog.records if r.getMessage() == "decision"]  # type: ignore[attr-defined]
+    return [vars(r)["fields"] for r in caplog.records if r.getMessage() == "decision"]
 
 
 READERS: dict[str, Callable[[IdentityProvider], str]] = {

@@ -14,12 +14,12 @@ from botocore.credentials import Credentials
 from moto import mock_aws
 
 from tests.integration.test_broker_idp import broker_doc, claims_of, seed
-from tests.support.broker import REPORTING, WORKER, runtime
-from tests.support.gateway import LocalBrokerGateway
-from tests.support.idp import IdentityProvider
-from tests.support.sigv4 import SecretEntry
 from token_broker.client import BrokerClient, BrokerClientError
 from token_broker.handler import handle
+from tools.local.broker_gateway import LocalBrokerGateway
+from tools.local.broker_harness import REPORTING, WORKER, runtime
+from tools.local.idp import IdentityProvider
+from tools.local.sigv4 import SecretEntry
 
 WORKER_KEY = Credentials("ASIAWORKEREXAMPLE", "worker-secret-key", "worker-session-token")
 REPORTING_KEY = Credentials("ASIAREPORTEXAMPLE", "report-secret-key", "report-session-token")

@@ -1,8 +1,9 @@
 """The token broker end to end: real identity provider (oidc-provider), Secrets Manager
 from moto, events as API Gateway and function URLs deliver them.
 
-Every row of the DESIGN.md error table is exercised here, with the identity provider's
-own counters and request log as the witness of what the broker really sent.
+Every row of the error table of the wire contract (docs/broker.md) is exercised here, with
+the identity provider's own counters and request log as the witness of what the broker
+really sent.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from moto import mock_aws
 from authorizer.config import validate
 from authorizer.fetch import HttpJsonFetcher
 from authorizer.verifier import Verifier
-from tests.support.broker import (
+from token_broker.handler import handle
+from tools.local.broker_harness import (
     ACCOUNT,
     MULTI,
     REPORTING,
@@ -32,8 +34,7 @@ from tests.support.broker import (
     runtime,
     url_event,
 )
-from tests.support.idp import ORDERS_API, IdentityProvider
-from token_broker.handler import handle
+from tools.local.idp import ORDERS_API, IdentityProvider
 
 ORDERS_SECRET = "scopegate/orders-api"
 ADMIN_SECRET = "scopegate/admin-api"
@@ -180,7 +181,7 @@ def test_one_idp_call_serves_many_requests_for_one_grant(
 def test_tokens_too_close_to_expiry_are_replaced(
     idp_factory: Callable[..., IdentityProvider], secrets: Any
 ) -> None:
-    from tests.support.idp import default_resources
+    from tools.local.idp import default_resources
 
     short = idp_factory(resources=default_resources(ttl=70))
     seed(short, secrets)
@@ -458,11 +459,12 @@ def _now() -> float:
 def _pem(key: Any) -> str:
     from cryptography.hazmat.primitives import serialization
 
-    return key.private_bytes(
+    pem: bytes = key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
-    ).decode()
+    )
+    return pem.decode()
 
 
 def test_every_client_authentication_method_is_accepted_by_the_idp(
@@ -470,7 +472,7 @@ def test_every_client_authentication_method_is_accepted_by_the_idp(
 ) -> None:
     from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-    from tests.support.idp import default_clients, private_key_jwt_client
+    from tools.local.idp import default_clients, private_key_jwt_client
 
     rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     ec_key = ec.generate_private_key(ec.SECP256R1())

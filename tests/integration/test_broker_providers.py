@@ -23,8 +23,6 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from tests.support.broker import WORKER, WORKER_ROLE, call, put_secret, rest_event, runtime
-from tests.support.idp import IdentityProvider
 from tests.support.tenants import (
     AUTH0_API,
     AUTH0_CLIENT,
@@ -35,6 +33,8 @@ from tests.support.tenants import (
     OKTA_CLIENT,
     secret_of,
 )
+from tools.local.broker_harness import WORKER, WORKER_ROLE, call, put_secret, rest_event, runtime
+from tools.local.idp import IdentityProvider
 
 pytestmark = pytest.mark.integration
 SECRET = "scopegate/provider-client"

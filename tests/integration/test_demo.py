@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_demo_runs_the_authorizer_and_broker_flows_with_no_surprise() -> None:
     env = dict(os.environ, PYTHONPATH=f"{ROOT / 'src'}{os.pathsep}{ROOT}")
     result = subprocess.run(
-        [sys.executable, str(ROOT / "tools" / "demo.py")],
+        [sys.executable, "-m", "tools.demo"],
         cwd=ROOT,
         env=env,
         capture_output=True,

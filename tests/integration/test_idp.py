@@ -15,14 +15,14 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from tests.support.idp import (
+from tests.support.serving import serving
+from tools.local.idp import (
     IdentityProvider,
     IdentityProviderError,
     TokenRequestError,
     default_clients,
     default_resources,
     private_key_jwt_client,
-    serving,
     sign_client_assertion,
 )
 

@@ -24,7 +24,8 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from tests.support.idp import (
+from tests.support.serving import serving
+from tools.local.idp import (
     KEYCLOAK_REALM,
     MANAGEMENT_SCOPE,
     MANAGEMENT_SECRET,
@@ -34,7 +35,6 @@ from tests.support.idp import (
     default_clients,
     default_resources,
     management_client,
-    serving,
 )
 
 pytestmark = pytest.mark.integration

@@ -58,7 +58,6 @@ from typing import Any
 import jwt
 import pytest
 
-from tests.support.idp import IdentityProvider, TokenRequestError
 from tests.support.tenants import (
     AUTH0_API,
     AUTH0_CLIENT,
@@ -78,6 +77,7 @@ from tests.support.tenants import (
     OKTA_SERVER,
     secret_of,
 )
+from tools.local.idp import IdentityProvider, TokenRequestError
 
 pytestmark = pytest.mark.integration
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))

@@ -17,10 +17,10 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from tests.support.broker import MULTI, call, put_secret, rest_event, runtime
-from tests.support.idp import ORDERS_API, IdentityProvider
 from token_broker.jwks import main as jwks_main
 from token_broker.kms_signer import KmsSigner
+from tools.local.broker_harness import MULTI, call, put_secret, rest_event, runtime
+from tools.local.idp import ORDERS_API, IdentityProvider
 
 ACCOUNT = "123456789012"
 SECRET = "scopegate/kms-signer"

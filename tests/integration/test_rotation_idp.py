@@ -19,8 +19,13 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from tests.support.broker import WORKER, WORKER_ROLE, call, rest_event, runtime
-from tests.support.idp import (
+from tests.support.rotation import rotate, run, stages, start_rotation, value
+from tests.support.serving import serving
+from token_broker.config import BrokerConfigSource
+from token_broker.rotation.errors import ProviderError, RotationError, SecretNotAccepted
+from token_broker.rotation.handler import Runtime
+from tools.local.broker_harness import WORKER, WORKER_ROLE, call, rest_event, runtime
+from tools.local.idp import (
     KEYCLOAK_REALM,
     MANAGEMENT_SCOPE,
     MANAGEMENT_SECRET,
@@ -31,12 +36,7 @@ from tests.support.idp import (
     default_clients,
     default_resources,
     management_client,
-    serving,
 )
-from tests.support.rotation import rotate, run, stages, start_rotation, value
-from token_broker.config import BrokerConfigSource
-from token_broker.rotation.errors import ProviderError, RotationError, SecretNotAccepted
-from token_broker.rotation.handler import Runtime
 
 PROVIDERS = ("okta", "entra", "keycloak", "auth0")
 TWO_SECRET = ("okta", "entra", "keycloak")

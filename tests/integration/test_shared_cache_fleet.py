@@ -22,7 +22,6 @@ from typing import Any
 import boto3
 import pytest
 
-from tests.support.idp import ORDERS_API, IdentityProvider
 from token_broker.shared_cache import LEASE_SECONDS
 from tools.local.fleet import (
     Environment,
@@ -32,6 +31,7 @@ from tools.local.fleet import (
     moto_process,
     token_event,
 )
+from tools.local.idp import ORDERS_API, IdentityProvider
 
 ACCOUNT = "123456789012"
 WORKER = f"arn:aws:sts::{ACCOUNT}:assumed-role/orders-worker/task-1"

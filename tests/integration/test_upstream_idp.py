@@ -7,11 +7,11 @@ import time
 import jwt
 import pytest
 
-from tests.support.idp import ORDERS_API, IdentityProvider
 from token_broker.config import ClientConfig
 from token_broker.credentials import Credentials
 from token_broker.errors import InvalidClient
 from token_broker.upstream import IdpClient
+from tools.local.idp import ORDERS_API, IdentityProvider
 
 pytestmark = pytest.mark.integration
 

@@ -46,7 +46,8 @@ class LocalIssuer:
             return self.jwks()
         raise FetchError(f"GET {url} answered HTTP 404")
 
-    def claims(self, scope: str = "orders:read", **overrides: Any) -> dict[str, Any]:
+    def claims(self, scope: str | None = "orders:read", **overrides: Any) -> dict[str, Any]:
+        """The claims of a token of this issuer; a claim given as None is left out."""
         now = int(time.time())
         claims: dict[str, Any] = {
             "iss": self.issuer,
@@ -63,7 +64,7 @@ class LocalIssuer:
 
     def token(
         self,
-        scope: str = "orders:read",
+        scope: str | None = "orders:read",
         *,
         kid: str | None = None,
         header: dict[str, Any] | None = None,

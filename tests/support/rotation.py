@@ -21,8 +21,8 @@ from typing import Any
 from urllib.parse import parse_qs, unquote_plus
 
 from botocore.exceptions import ClientError
-from moto.core import DEFAULT_ACCOUNT_ID
-from moto.secretsmanager.models import secretsmanager_backends
+from moto.core.models import DEFAULT_ACCOUNT_ID
+from moto.secretsmanager.models import FakeSecret, secretsmanager_backends
 
 from token_broker.rotation.handler import STEPS, Runtime, handle
 
@@ -31,6 +31,7 @@ def start_rotation(secrets: Any, secret_id: str) -> str:
     """RotateSecret up to the point where it calls the function; returns the token."""
     backend = secretsmanager_backends[DEFAULT_ACCOUNT_ID][secrets.meta.region_name]
     secret = backend.secrets[secret_id]
+    assert isinstance(secret, FakeSecret)  # not a replica: this region holds the secret
     token = str(uuid.uuid4())
     secret.rotation_requested = secret.rotation_enabled = True
     secret.remove_version_stages_from_old_versions(["AWSPENDING"])

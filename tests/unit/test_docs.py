@@ -7,7 +7,8 @@ the environment variables named. So, for README.md and every docs/*.md:
 - every page of docs/ is reachable from the README, directly or through pages it links;
 - every relative link names a file of the repository, and its anchor a heading there;
 - nothing refers to files outside the repository;
-- each `make TARGET VAR=...` shown (in code) names a Makefile target and variables;
+- each `make TARGET VAR=...` shown (in code) names a Makefile target and variables (a
+  quoted value, `ARGS="--flavor http"`, is one value);
 - each `python -m MODULE` shown is importable (src and the root on the path, as pytest and
   the Makefile set them) and runnable: a package with `__main__`, or a module that checks
   ``__name__ == "__main__"``;
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import subprocess
 from functools import cache
 from pathlib import Path
 
@@ -42,8 +44,10 @@ _FENCE = re.compile(r"^```[^\n]*\n(.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
 _INLINE = re.compile(r"`([^`\n]+)`")
 _LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
 _HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t]*#*[ \t]*$", re.MULTILINE)
+# A make word: VAR=value (the value may be quoted, spaces and all) or a target.
+_MAKE_WORD = r"""[A-Za-z_]\w*=(?:"[^"`]*"|'[^'`]*'|[^\s`"']*)|[a-z][\w-]*"""
 _MAKE = re.compile(  # make, then targets and VAR=value words, up to anything else
-    r"(?<![\w/.-])make((?:[ \t]+(?:[A-Za-z_]\w*=[^\s`]*|[a-z][\w-]*)(?=[\s,;:)`]|$))+)"
+    rf"(?<![\w/.-])make((?:[ \t]+(?:{_MAKE_WORD})(?=[\s,;:)`]|$))+)"
 )
 _PYTHON_M = re.compile(r"python(?:3(?:\.\d+)?)?[ \t]+-m[ \t]+([A-Za-z_][\w.]*)")
 _ENV = re.compile(
@@ -160,11 +164,29 @@ def test_every_relative_link_resolves(page: Path) -> None:
     assert broken == []
 
 
+# Files a clone does not have: what the repository was built from, beside it.
+OUTSIDE = ("../" + "shared", "DESIGN" + ".md")
+
+
 @pytest.mark.parametrize("page", pages(), ids=_name)
 def test_nothing_refers_outside_the_repository(page: Path) -> None:
     text = page.read_text(encoding="utf-8")
-    assert "DESIGN.md" not in text
-    assert "../shared" not in text
+    assert [name for name in OUTSIDE if name in text] == []
+
+
+def test_no_file_of_the_repository_refers_outside_it() -> None:
+    """Code, comments and error messages too: a fresh clone has nothing beside it."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True
+    ).stdout.split(b"\0")
+    found = []
+    for name in filter(None, listed):
+        path = ROOT / name.decode()
+        if not path.is_file():  # deleted in the work tree, not yet committed
+            continue
+        text = path.read_bytes().decode("utf-8", errors="replace")
+        found += [f"{name.decode()}: {ref}" for ref in OUTSIDE if ref in text]
+    assert found == []
 
 
 @pytest.mark.parametrize("page", pages(), ids=_name)
@@ -173,7 +195,7 @@ def test_each_make_command_names_a_target_and_variables_the_makefile_has(page: P
     unknown = []
     for snippet in code(page.read_text(encoding="utf-8")):
         for args in _MAKE.findall(snippet):
-            for word in args.split():
+            for word in re.findall(_MAKE_WORD, args):
                 name, is_variable, _ = word.partition("=")
                 if name not in (variables if is_variable else targets):
                     unknown.append(f"make {args.strip()}: {name}")

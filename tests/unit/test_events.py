@@ -34,8 +34,6 @@ from authorizer.decision import Unauthorized
 from authorizer.handler import Runtime as AuthorizerRuntime
 from authorizer.handler import handle as authorize
 from authorizer.sources import ConfigSource
-from tests.support.broker import call, put_secret
-from tests.support.broker import runtime as broker_runtime
 from tests.support.issuer import AUDIENCE, ISSUER, LocalIssuer
 from tests.support.rotation import FakeCognitoAppClient, stages, start_rotation, value
 from token_broker.config import BrokerConfigSource
@@ -43,6 +41,8 @@ from token_broker.rotation.handler import STEPS
 from token_broker.rotation.handler import Runtime as RotationRuntime
 from token_broker.rotation.handler import handle as rotate_step
 from token_broker.upstream import IdpClient
+from tools.local.broker_harness import call, put_secret
+from tools.local.broker_harness import runtime as broker_runtime
 from tools.local.iam import iam_allows
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"

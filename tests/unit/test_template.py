@@ -20,13 +20,13 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
-import yaml
 
 from authorizer import handler
 from authorizer.decision import Unauthorized
-from authorizer.observability import DecisionMetrics
 from authorizer.sources import ConfigSource
+from scopegate_core.observability import DecisionMetrics
 from tests.support.issuer import AUDIENCE, LocalIssuer
+from tools.cfn import load_template
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_PATH = ROOT / "template.yaml"
@@ -52,37 +52,9 @@ CONFIG_SOURCE_VARIABLES = (
 # --- reading the template ------------------------------------------------------------
 
 
-class _CfnLoader(yaml.SafeLoader):
-    """SafeLoader that reads `!Ref`, `!Sub`, `!If`, ... as `{"Ref": ...}`, `{"Fn::Sub": ...}`."""
-
-
-def _construct_short_form(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
-    name = suffix if suffix in ("Ref", "Condition") else f"Fn::{suffix}"
-    value: Any
-    if isinstance(node, yaml.ScalarNode):
-        value = loader.construct_scalar(node)
-        if suffix == "GetAtt":
-            value = value.split(".", 1)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
-    return {name: value}
-
-
-_CfnLoader.add_multi_constructor("!", _construct_short_form)
-
-
-def _load_template() -> dict[str, Any]:
-    text = TEMPLATE_PATH.read_text(encoding="utf-8")
-    loaded = yaml.load(text, Loader=_CfnLoader)  # noqa: S506 (_CfnLoader is a SafeLoader)
-    assert isinstance(loaded, dict)
-    return loaded
-
-
 @pytest.fixture(scope="module")
 def template() -> dict[str, Any]:
-    return _load_template()
+    return load_template(TEMPLATE_PATH)
 
 
 def _walk(node: Any) -> Iterator[Any]:
@@ -1046,8 +1018,9 @@ def test_cfn_lint_reports_no_errors_or_warnings() -> None:
 # --- sample events -------------------------------------------------------------------
 
 
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    """API Gateway keeps the client's header case (REST, WebSocket) or lower-cases (HTTP)."""
+def _header(headers: Mapping[str, Any], name: str) -> Any:
+    """A header's value (a list in ``multiValueHeaders``): API Gateway keeps the client's
+    header case (REST, WebSocket) or lower-cases it (HTTP)."""
     values = [value for key, value in headers.items() if key.lower() == name.lower()]
     assert len(values) <= 1
     return values[0] if values else None

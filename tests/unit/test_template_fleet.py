@@ -22,7 +22,6 @@ from tests.unit.test_template import (
     _deployed_environment,
     _deployed_resources,
     _deployed_statements,
-    _load_template,
 )
 from tests.unit.test_template_translated import Deployment, _statements, _strings
 from token_broker.config import ClientConfig
@@ -31,6 +30,7 @@ from token_broker.kms_signer import KmsSigner, kms_assertion
 from token_broker.shared_cache import SharedCache
 from token_broker.token_cache import CachedToken
 from token_broker.token_table import TokenTable, shared_key
+from tools.cfn import load_template
 from tools.local.fleet import create_shared_cache
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
@@ -42,7 +42,7 @@ SHARED_CACHE_RESOURCES = ("BrokerTokenTable", "BrokerTokenKey", "BrokerTokenKeyA
 
 @pytest.fixture(scope="module")
 def template() -> dict[str, Any]:
-    return _load_template()
+    return load_template()
 
 
 # --- what the code calls ---------------------------------------------------------------

@@ -21,12 +21,13 @@ import pytest
 from moto import mock_aws
 
 from tests.support.rotation import FakeCognitoAppClient, rotate
-from tests.unit.test_rotation_steps import CLIENT_ID, POOL, SECRET, TOKEN_URL
-from tests.unit.test_rotation_steps import runtime as rotation_runtime
-from tests.unit.test_template import _deployed_statements, _load_template
+from tests.unit.test_template import _deployed_statements
+from tests.unit.token_broker.rotation.test_steps import CLIENT_ID, POOL, SECRET, TOKEN_URL
+from tests.unit.token_broker.rotation.test_steps import runtime as rotation_runtime
 from token_broker.credentials import Credentials
 from token_broker.rotation.versions import SecretVersions
 from token_broker.secret_store import SecretStore
+from tools.cfn import load_template
 from tools.local.iam import Context, statements_allow
 
 Call = tuple[str, str, Context]  # action, secret ARN, request context
@@ -56,7 +57,7 @@ def secrets() -> Iterator[Any]:
 
 
 def statements(function: str, **params: str) -> list[dict[str, Any]]:
-    return _deployed_statements(_load_template(), function, **params)
+    return _deployed_statements(load_template(), function, **params)
 
 
 def refused(calls: list[Call], allowed: list[dict[str, Any]]) -> list[Call]:

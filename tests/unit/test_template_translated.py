@@ -23,7 +23,8 @@ import pytest
 from samtranslator.parser.parser import Parser
 from samtranslator.translator.translator import Translator
 
-from tests.unit.test_template import _load_template, _Resolver, _walk
+from tests.unit.test_template import _Resolver, _walk
+from tools.cfn import load_template
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
 SECRET = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:scopegate/orders-api-AbCdEf"
@@ -66,7 +67,7 @@ PACKAGED_CODE = "s3://scopegate-artifacts/0123456789abcdef0123456789abcdef"
 
 def translate(params: Mapping[str, str]) -> dict[str, Any]:
     """The template after both transforms, for these parameter values."""
-    template = _load_template()
+    template = load_template()
     assert template["Transform"] == ["AWS::LanguageExtensions", "AWS::Serverless-2016-10-31"]
     template["Resources"] = _Resolver(template, params).resources  # AWS::LanguageExtensions
     template["Transform"] = "AWS::Serverless-2016-10-31"
@@ -143,7 +144,7 @@ def test_the_loops_expand_as_cfn_lints_language_extension_transform_expands_them
         decoded["Parameters"][name]["Default"] = value
     matches, expanded = language_extension(Template("template.yaml", decoded, [REGION]))
     assert matches == []
-    ours = _Resolver(_load_template(), EVERYTHING).resources
+    ours = _Resolver(load_template(), EVERYTHING).resources
     theirs = json.loads(json.dumps(expanded["Resources"]))
     assert sorted(theirs) == sorted(ours)
     assert theirs == json.loads(json.dumps(ours))

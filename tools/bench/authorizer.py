@@ -185,7 +185,7 @@ def _profile(run: Any) -> str:
     profiler = cProfile.Profile()
     profiler.runcall(run)
     stats = pstats.Stats(profiler)
-    entries = stats.stats  # type: ignore[attr-defined]
+    entries = stats.stats  # type: ignore[attr-defined]  # pstats' table, not in typeshed
     total = sum(own for _, _, own, _, _ in entries.values()) or 1.0
     top = sorted(entries.items(), key=lambda kv: kv[1][2], reverse=True)[:12]
     lines = [f"profile of {PROFILED_CALLS} new-token calls (cProfile; own time, share of all):"]

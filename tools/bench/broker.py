@@ -113,7 +113,7 @@ def log_lines(path: Path) -> list[dict[str, Any]]:
 
 def idp_calls(handler: ModuleType, state: Any, idp: Any, scratch: Path) -> list[Row]:
     """1,000 requests for one grant from a fresh runtime; the IdP counts its token requests."""
-    from tests.support.broker import WORKER, rest_event
+    from tools.local.broker_harness import WORKER, rest_event
 
     events = [
         rest_event(WORKER, "scope=orders:read", request_id=f"req-{n}") for n in range(REQUESTS)
@@ -161,7 +161,7 @@ def check_output(handler: ModuleType, state: Any, event: dict[str, Any], scratch
 
 
 def cache_hit(handler: ModuleType, state: Any, idp: Any, scratch: Path) -> list[Row]:
-    from tests.support.broker import STRANGER, WORKER, rest_event
+    from tools.local.broker_harness import STRANGER, WORKER, rest_event
 
     event = rest_event(WORKER, "scope=orders:read")
     refusal = rest_event(STRANGER, "scope=orders:read")
@@ -212,8 +212,8 @@ def main() -> int:
     from moto import mock_aws
 
     import token_broker.handler as handler
-    from tests.support.broker import WORKER_ROLE, put_secret, runtime
-    from tests.support.idp import ORDERS_API, IdentityProvider, default_clients
+    from tools.local.broker_harness import WORKER_ROLE, put_secret, runtime
+    from tools.local.idp import ORDERS_API, IdentityProvider, default_clients
 
     progress("starting the test identity provider and moto's Secrets Manager")
     with (

@@ -1,7 +1,7 @@
 """Amazon API Gateway in front of a Lambda backend, behind a Lambda authorizer (`make run`).
 
 ``ProtectedApi(authorizer, backend, routes).serve(request)`` answers a ``Request``
-(tests/support/gateway.py) as API Gateway answers for an API whose routes all use one
+(tools/local/http_server.py) as API Gateway answers for an API whose routes all use one
 Lambda authorizer and a Lambda proxy integration; ``HttpServer(api.serve)`` serves it on
 127.0.0.1. Development tooling: routing is in routes.py, IAM evaluation in iam.py (written
 independently of ``src/``, because it is the check of the policies our authorizer returns).
@@ -44,19 +44,19 @@ deployments add " in an identity-based policy" to the explicit deny text).
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
-from urllib.parse import parse_qsl
 
-from tests.support.gateway import LambdaContext, Reply, Request, proxy_reply
+from tools.local.apigw_events import Call, Stage, body, header, http_event, rest_event
+from tools.local.http_server import Reply, Request
 from tools.local.iam import Verdict, iam_verdict
+from tools.local.lambda_proxy import LambdaContext, proxy_reply
 from tools.local.routes import Route, RouteMap, bind, split
 
 Invoke = Callable[[dict[str, Any], Any], Any]  # a Lambda handler (event, context)
@@ -81,19 +81,7 @@ HTTP_REFUSALS: dict[str, tuple[int, str]] = {
     "implicit_deny": (403, "Forbidden"),
     "backend_error": (500, "Internal Server Error"),
 }
-_TEXT_TYPES = ("text/", "application/json", "application/xml", "application/javascript")
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class Call:
-    """A request once routed: what the authorizer and the backend are told about it."""
-
-    request: Request
-    route: Route
-    params: dict[str, str]  # path parameters
-    request_id: str
-    arn: str  # the method ARN (REST) or route ARN (HTTP API)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +125,7 @@ class ProtectedApi:
         self.cache_ttl, self.simple_responses, self.clock = cache_ttl, simple_responses, clock
         self.region, self.account, self.api_id = region, account, api_id
         self.stage = stage or ("$default" if flavor == "http" else "prod")
+        self.stage_info = Stage(region, account, api_id, self.stage)
         self.lock = threading.Lock()
         self.authorizer_calls = self.cache_hits = 0
         self._cache: dict[tuple[str, ...], CachedAnswer] = {}
@@ -156,7 +145,7 @@ class ProtectedApi:
 
     def _serve(self, request: Request, request_id: str) -> Reply:
         route, params = self._match(request.method, split(request.path))
-        token = _header(request.headers, "authorization", joined=self.flavor == "http")
+        token = header(request.headers, "authorization", joined=self.flavor == "http")
         if not token:
             raise _Refused("unauthorized")
         identity = (token, route.key) if self.flavor == "http" else (token,)
@@ -237,90 +226,23 @@ class ProtectedApi:
         if self.flavor == "rest-token":
             return {"type": "TOKEN", "authorizationToken": identity[0], "methodArn": call.arn}
         if self.flavor == "rest-request":
-            return {"type": "REQUEST", "methodArn": call.arn, **self._rest_event(call)}
-        event = {**self._http_event(call), "type": "REQUEST", "routeArn": call.arn}
+            return {"type": "REQUEST", "methodArn": call.arn, **rest_event(call, self.stage_info)}
+        event = {**http_event(call, self.stage_info), "type": "REQUEST", "routeArn": call.arn}
         return {**event, "identitySource": list(identity)}
 
     def _backend_event(
         self, call: Call, answer: dict[str, Any], context: dict[str, Any], latency: int
     ) -> dict[str, Any]:
         if self.flavor == "http":
-            event = self._http_event(call)
+            event = http_event(call, self.stage_info)
             event["requestContext"]["authorizer"] = {"lambda": context}
         else:
-            event = self._rest_event(call)
+            event = rest_event(call, self.stage_info)
             strings = {k: v if isinstance(v, str) else json.dumps(v) for k, v in context.items()}
             principal = {"principalId": answer["principalId"], "integrationLatency": latency}
             event["requestContext"]["authorizer"] = {**strings, **principal}
-        event["body"], event["isBase64Encoded"] = _body(call.request, binary=self.flavor == "http")
+        event["body"], event["isBase64Encoded"] = body(call.request, binary=self.flavor == "http")
         return event
-
-    def _rest_event(self, call: Call) -> dict[str, Any]:
-        """The request as a REST REQUEST authorizer and a proxy integration (1.0) see it."""
-        request, now = call.request, time.time()
-        headers, query = _multi(request.headers), _multi(_query(request))
-        return {
-            "resource": call.route.path,
-            "path": request.path,
-            "httpMethod": request.method,
-            "headers": {name: values[-1] for name, values in headers.items()},
-            "multiValueHeaders": headers,
-            "queryStringParameters": {name: values[-1] for name, values in query.items()} or None,
-            "multiValueQueryStringParameters": query or None,
-            "pathParameters": call.params or None,
-            "stageVariables": None,
-            "requestContext": {
-                **self._request_context(call.request_id),
-                "resourcePath": call.route.path,
-                "httpMethod": request.method,
-                "path": f"/{self.stage}{request.path}",
-                "protocol": "HTTP/1.1",
-                "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
-                "requestTimeEpoch": int(now * 1000),
-                "identity": {
-                    "sourceIp": request.source_ip,
-                    "userAgent": _header(request.headers, "user-agent"),
-                },
-            },
-        }
-
-    def _http_event(self, call: Call) -> dict[str, Any]:
-        """The request as an HTTP API authorizer and integration (payload 2.0) see it."""
-        request, now = call.request, time.time()
-        headers = {k: ",".join(v) for k, v in _multi(request.headers, lower=True).items()}
-        cookies = [c.strip() for c in headers.pop("cookie", "").replace(",", ";").split(";")]
-        cookies = [cookie for cookie in cookies if cookie]
-        query = {k: ",".join(v) for k, v in _multi(_query(request)).items()}
-        path = request.path if self.stage == "$default" else f"/{self.stage}{request.path}"
-        http: dict[str, Any] = {"method": request.method, "path": path, "protocol": "HTTP/1.1"}
-        http |= {"sourceIp": request.source_ip, "userAgent": headers.get("user-agent")}
-        event: dict[str, Any] = {
-            "version": "2.0",
-            "routeKey": call.route.key,
-            "rawPath": path,
-            "rawQueryString": request.query,
-            "headers": headers,
-            "requestContext": {
-                **self._request_context(call.request_id),
-                "http": http,
-                "routeKey": call.route.key,
-                "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
-                "timeEpoch": int(now * 1000),
-            },
-        }
-        optional = {"cookies": cookies, "queryStringParameters": query}
-        optional["pathParameters"] = call.params
-        return event | {key: value for key, value in optional.items() if value}
-
-    def _request_context(self, request_id: str) -> dict[str, Any]:
-        return {
-            "accountId": self.account,
-            "apiId": self.api_id,
-            "domainName": f"{self.api_id}.execute-api.{self.region}.amazonaws.com",
-            "domainPrefix": self.api_id,
-            "requestId": request_id,
-            "stage": self.stage,
-        }
 
     def _refusal(self, reason: str, request_id: str) -> Reply:
         headers = [("Content-Type", "application/json")]
@@ -351,30 +273,3 @@ def _refuse_renamed_siblings(routes: list[Route]) -> None:
                 seen = variable.setdefault(route.segments[:n], segment)
                 if seen != segment:
                     raise ValueError(f"route {route.key!r}: {segment} next to sibling {seen}")
-
-
-def _multi(pairs: Iterable[tuple[str, str]], *, lower: bool = False) -> dict[str, list[str]]:
-    grouped: dict[str, list[str]] = {}
-    for name, value in pairs:
-        grouped.setdefault(name.lower() if lower else name, []).append(value)
-    return grouped
-
-
-def _query(request: Request) -> list[tuple[str, str]]:
-    return parse_qsl(request.query, keep_blank_values=True)
-
-
-def _header(headers: list[tuple[str, str]], name: str, *, joined: bool = False) -> str | None:
-    """A header as REST (its last value) or an HTTP API (all values, comma-joined) reads it."""
-    values = [value for key, value in headers if key.lower() == name]
-    return (",".join(values) if joined else values[-1]) if values else None
-
-
-def _body(request: Request, *, binary: bool) -> tuple[str | None, bool]:
-    """REST passes text (no binary media types); HTTP APIs base64-encode non-text types."""
-    if not request.body:
-        return None, False
-    content_type = (_header(request.headers, "content-type") or "").lower()
-    if binary and not content_type.startswith(_TEXT_TYPES):
-        return base64.b64encode(request.body).decode("ascii"), True
-    return request.body.decode("utf-8", errors="replace"), False

@@ -26,8 +26,9 @@ import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from types import TracebackType
 from typing import IO, Any, Self
+
+from tools.local.service import Service
 
 ROOT = Path(__file__).resolve().parents[2]
 OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # 127.0.0.1 direct
@@ -115,8 +116,9 @@ class Environment:
         return self._proc.poll() is None
 
 
-class Fleet:
-    """``n`` environments with the same variables; stopped (killed) on exit."""
+class Fleet(Service):
+    """``n`` environments with the same variables, started when made; stopped (killed) on
+    exit."""
 
     def __init__(self, n: int, env: dict[str, str]) -> None:
         self.environments: list[Environment] = []
@@ -133,20 +135,12 @@ class Fleet:
     def __len__(self) -> int:
         return len(self.environments)
 
+    def start(self) -> Self:
+        return self  # the environments started when the fleet was made
+
     def stop(self) -> None:
         for environment in self.environments:
             environment.kill()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 @contextlib.contextmanager

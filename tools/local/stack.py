@@ -7,7 +7,7 @@
                         Lambda and IAM (only so that RotateSecret finds the rotation function),
                         with ``shared_cache`` DynamoDB and KMS (the broker's token table)
     gateway             one HTTP server: POST /token goes to the broker behind SigV4
-                        (tests/support/gateway.py), every other path to the demo API behind
+                        (broker_gateway.py), every other path to the demo API behind
                         the authorizer (apigw.py)
 
 The three functions run in this process, each through its real entry point
@@ -25,37 +25,35 @@ from __future__ import annotations
 
 import io
 import json
-import logging
-import zipfile
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
-from types import TracebackType
+from contextlib import ExitStack
 from typing import Any, Self
 
 import boto3
 from botocore.config import Config
 
-from tests.support.gateway import HttpServer, LambdaContext, LocalBrokerGateway, Reply, Request
-from tests.support.idp import IdentityProvider
 from token_broker.client import BrokerClient
-from tools.local import world
+from tools.local import provider_worlds, world
 from tools.local.apigw import Flavor, ProtectedApi
+from tools.local.broker_gateway import LocalBrokerGateway
+from tools.local.function_logs import function_logs_to, metrics_off
+from tools.local.http_server import HttpServer, Reply, Request
+from tools.local.idp import IdentityProvider
+from tools.local.lambda_proxy import LambdaContext
+from tools.local.moto_server import MOTO_KEYS, moto_server
+from tools.local.rotation_function import RotationFunction
+from tools.local.service import Service
 
-FUNCTION_SERVICES = ("scopegate-authorizer", "scopegate-broker", "scopegate-rotation")
-ROTATION_FUNCTION = "scopegate-rotation"
-MOTO_KEYS = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}  # moto takes any
 
-
-class LocalStack:
+class LocalStack(Service):
     """Start with ``with LocalStack(...) as stack`` (or start()/stop()); see the module doc.
 
     ``flavor`` is the API's authorizer type (rest-token, rest-request or http), ``cache_ttl``
     the authorizer result cache's TTL (0 turns it off), ``min_remaining`` the broker's
     ``min_remaining_seconds`` (above the IdP's token lifetime, every request reaches the
     IdP), ``token_ttl`` the IdP's access token lifetime, ``provider`` the identity provider
-    the world stands at (world.PROVIDERS), ``shared_cache`` turns the broker's shared token
-    cache on (a table and a KMS key in moto, as the template's ``BrokerSharedCache=dynamodb``
-    makes them). ``log`` receives the functions' log lines
+    the world stands at (provider_worlds.PROVIDERS), ``shared_cache`` turns the broker's
+    shared token cache on (a table and a KMS key in moto, as the template's
+    ``BrokerSharedCache=dynamodb`` makes them). ``log`` receives the functions' log lines
     (default: left where they are, stdout).
     """
 
@@ -75,7 +73,7 @@ class LocalStack:
         self.cache_ttl = cache_ttl
         self.min_remaining = min_remaining
         self.provider = provider
-        self.world = world.world_at(provider)
+        self.world = provider_worlds.world_at(provider)
         self.shared_cache: tuple[str, str] | None = None  # (table, KMS alias) once started
         self._wants_shared_cache = shared_cache
         # A running IdP (world.identity_provider with this provider) may be shared by
@@ -107,7 +105,13 @@ class LocalStack:
         if self._log is not None:
             self._exit.enter_context(function_logs_to(self._log))
         self._exit.enter_context(metrics_off())
-        self.rotation_arn = self._register_rotation()
+        self.rotation_arn = RotationFunction(self._run_rotation_step).register(
+            self.aws_client("iam"),
+            self.aws_client("lambda"),
+            world.ACCOUNT,
+            world.REGION,
+            (secret for secret, _, _, _ in world.UPSTREAM.values()),
+        )
         self.api = ProtectedApi(
             self._invoke_authorizer,
             world.backend,
@@ -129,17 +133,6 @@ class LocalStack:
     def stop(self) -> None:
         self._exit.close()
         self.server = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # -- what users and tests reach -------------------------------------------------------
 
@@ -227,55 +220,10 @@ class LocalStack:
         rotation = RotationRuntime(self.secrets, source=broker_source())
         return authorizer, broker, rotation
 
-    def _register_rotation(self) -> str:
-        """Create the rotation function in moto's Lambda and run its invocations here.
-
-        moto's RotateSecret invokes the four steps through its Lambda backend, which would
-        need Docker to run code; the stack's function answers them in process instead. A
-        failed step fails the RotateSecret call (AWS would run the steps asynchronously and
-        report the failure in the function's log).
-        """
-        iam, lambdas = self.aws_client("iam"), self.aws_client("lambda")
-        role = iam.create_role(RoleName=ROTATION_FUNCTION, AssumeRolePolicyDocument="{}")
-        code = io.BytesIO()
-        with zipfile.ZipFile(code, "w") as archive:
-            archive.writestr("README.txt", "runs in process: tools/local/stack.py")
-        arn: str = lambdas.create_function(
-            FunctionName=ROTATION_FUNCTION,
-            Runtime="python3.13",
-            Role=role["Role"]["Arn"],
-            Handler="token_broker.rotation.lambda_handler",
-            Code={"ZipFile": code.getvalue()},
-            Timeout=120,
-        )["FunctionArn"]
-        from moto.awslambda.utils import get_backend
-        from moto.secretsmanager.models import secretsmanager_backends
-
-        get_backend(world.ACCOUNT, world.REGION).invoke = self._invoke_rotation  # type: ignore[method-assign]
-        # What the template's RotationSchedule does for each broker secret; moto's API would
-        # turn rotation on only by rotating at once.
-        backend = secretsmanager_backends[world.ACCOUNT][world.REGION]
-        for secret, _, _, _ in world.UPSTREAM.values():
-            entry = backend.secrets[secret]
-            entry.rotation_enabled, entry.rotation_lambda_arn = True, arn
-            entry.auto_rotate_after_days = 30
-        return arn
-
-    def _invoke_rotation(
-        self, function_name: str, qualifier: Any, body: Any, headers: Any, response_headers: Any
-    ) -> bytes:
-        from moto.secretsmanager.exceptions import InvalidRequestException
-
+    def _run_rotation_step(self, event: dict[str, Any], context: LambdaContext) -> object:
         from token_broker.rotation.handler import handle
 
-        event = json.loads(body)
-        context = LambdaContext(ROTATION_FUNCTION, self.rotation_arn, timeout_seconds=120)
-        try:
-            handle(self.rotation, event, context)
-        except Exception as e:  # the step's log line says why, without values
-            step = event.get("Step")
-            raise InvalidRequestException(f"the rotation function failed at {step}: {e}") from e
-        return b"null"
+        return handle(self.rotation, event, context)
 
     def _invoke_authorizer(self, event: dict[str, Any], context: Any) -> Any:
         from authorizer.handler import handle
@@ -291,65 +239,3 @@ class LocalStack:
         if request.path == "/token":
             return self.broker_gateway.serve(request)
         return self.api.serve(request)
-
-
-@contextmanager
-def moto_server() -> Iterator[str]:
-    """moto's threaded server on a free port of 127.0.0.1; yields its URL, resets on exit."""
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per AWS call
-    server = ThreadedMotoServer("127.0.0.1", 0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
-        from moto.moto_api._internal.models import moto_api_backend
-
-        moto_api_backend.reset()  # the backends live in this process: leave them empty
-
-
-@contextmanager
-def function_logs_to(stream: io.TextIOBase) -> Iterator[None]:
-    """Send the functions' log lines to ``stream`` (and put them back afterwards)."""
-    handlers = [
-        handler
-        for name in FUNCTION_SERVICES
-        for handler in logging.getLogger(name).handlers
-        if isinstance(handler, logging.StreamHandler)
-    ]
-    previous = [handler.setStream(stream) for handler in handlers]  # type: ignore[arg-type]
-    try:
-        yield
-    finally:
-        for handler, old in zip(handlers, previous, strict=True):
-            if old is not None:
-                handler.setStream(old)
-
-
-@contextmanager
-def metrics_off() -> Iterator[None]:
-    """Turn the functions' metric counters off while a stack runs, then back to as they were.
-
-    Lambda gives each execution environment one event at a time; the stack serves each
-    function's single runtime from many threads, which the counters are not made for
-    (and their EMF lines would go to CloudWatch, which is not here).
-    """
-    import authorizer.handler
-    import token_broker.handler
-    import token_broker.rotation.handler
-
-    counters = [
-        module.metrics
-        for module in (authorizer.handler, token_broker.handler, token_broker.rotation.handler)
-    ]
-    before = [counter.enabled for counter in counters]
-    for counter in counters:
-        counter.enabled = False
-    try:
-        yield
-    finally:
-        for counter, enabled in zip(counters, before, strict=True):
-            counter.enabled = enabled

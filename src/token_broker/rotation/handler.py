@@ -14,15 +14,12 @@ secret in finishSecret instead of at the next rotation).
 
 from __future__ import annotations
 
-import logging
 import os
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from aws_lambda_powertools import Logger
-
-from authorizer.observability import DecisionMetrics, LeanJsonFormatter
+from scopegate_core.function_log import FunctionLog
 from token_broker.config import BrokerConfigSource
 from token_broker.errors import BrokerError
 from token_broker.rotation import steps
@@ -34,10 +31,10 @@ from token_broker.rotation.versions import CURRENT, PENDING, SecretVersions
 from token_broker.transport import HttpTransport
 from token_broker.upstream import IdpClient
 
-logging._srcfile = None
-SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "scopegate-rotation")
-logger = Logger(service=SERVICE, logger_formatter=LeanJsonFormatter(SERVICE))
-metrics = DecisionMetrics(os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "scopegate"))
+# Every step's failure is logged, a configuration problem included: Secrets Manager runs
+# a step a few times at most, and each attempt is one it records.
+log = FunctionLog("scopegate-rotation")
+SERVICE, logger, metrics = log.service, log.logger, log.metrics
 
 STEPS = ("createSecret", "setSecret", "testSecret", "finishSecret")
 # Time kept back from the Lambda timeout when testSecret retries.

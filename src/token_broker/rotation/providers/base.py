@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from authorizer.config import check_url
-from authorizer.errors import ConfigError as UrlError
+from scopegate_core.errors import DocumentError
+from scopegate_core.urls import check_url
 from token_broker.rotation.errors import ProviderError, RotationConfigError
 from token_broker.rotation.secret import RotatedSecret
 
@@ -80,7 +80,7 @@ class TwoSecretProvider(ABC):
             raise ProviderError(
                 f"client {current.client_id!r} already has {len(secrets)} secrets at "
                 f"{self.name} and the 'secret_id' of secret {current.name!r} does not name "
-                "one of them, so the one the broker uses is unknown; set it (see the README) "
+                "one of them, so the one the broker uses is unknown; set it (see docs/rotation.md) "
                 "or delete the unused secret by hand",
                 reason="secret_in_use_unknown",
             )
@@ -110,7 +110,7 @@ def url(value: str, what: str) -> str:
     clear text."""
     try:
         return check_url(value, what)
-    except UrlError as e:
+    except DocumentError as e:
         raise RotationConfigError(str(e)) from e
 
 

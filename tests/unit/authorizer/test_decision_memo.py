@@ -1,0 +1,110 @@
+"""The authorizer remembers the decision for a verified token, and never longer than the
+token's verification counts: a repeated request is answered as the config says, always."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from authorizer.config import validate
+from authorizer.decision import DECISIONS_KEPT, Authorizer
+from authorizer.verifier import CACHE_SECONDS, Verifier
+from tests.support.issuer import AUDIENCE, ISSUER, LocalIssuer
+
+PREFIX = "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod"
+CONFIG = {
+    "issuers": [{"issuer": ISSUER, "audiences": [AUDIENCE]}],
+    "routes": [
+        {"route": "GET /orders/{id}", "scopes": ["orders:read"]},
+        {"route": "POST /orders", "scopes": ["orders:write"]},
+    ],
+}
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def authorizer(idp: LocalIssuer, clock: Clock, config: dict[str, Any] = CONFIG) -> Authorizer:
+    cfg = validate(config)
+    return Authorizer(cfg, Verifier(cfg.issuers, idp, clock=clock))
+
+
+def event(token: str, resource: str = "GET/orders/42") -> dict[str, Any]:
+    return {
+        "type": "TOKEN",
+        "authorizationToken": f"Bearer {token}",
+        "methodArn": f"{PREFIX}/{resource}",
+    }
+
+
+def token(idp: LocalIssuer, clock: Clock, lifetime: float, scope: str = "orders:read") -> str:
+    now = int(clock.now)
+    return idp.token(scope, sub="svc", iat=now, exp=now + int(lifetime))
+
+
+def test_a_remembered_decision_ends_when_the_token_expires() -> None:
+    idp, clock = LocalIssuer(), Clock()
+    auth = authorizer(idp, clock)
+    tok = token(idp, clock, lifetime=20)
+    assert [auth.decide(event(tok)).effect for _ in range(3)] == ["allow"] * 3
+    clock.now += 21
+    assert (auth.decide(event(tok)).effect, auth.decide(event(tok)).reason) == (
+        "unauthenticated",
+        "expired",
+    )
+
+
+def test_a_remembered_decision_is_verified_again_after_the_verifications_bound() -> None:
+    """After CACHE_SECONDS the token is verified again: an issuer whose keys are gone
+    (and cannot be fetched again) no longer lets a remembered allow stand."""
+    idp, clock = LocalIssuer(), Clock()
+    auth = authorizer(idp, clock)
+    tok = token(idp, clock, lifetime=3 * CACHE_SECONDS)
+    assert auth.decide(event(tok)).effect == "allow"
+    first = auth.decide(event(tok))
+    clock.now += CACHE_SECONDS + 1
+    again = auth.decide(event(tok))
+    assert again.effect == "allow"
+    assert again is not first  # decided anew, from a new verification
+    assert again.token is not None
+    assert first.token is not None
+    assert again.token.until > first.token.until
+
+
+def test_each_resource_and_event_kind_gets_its_own_decision() -> None:
+    idp, clock = LocalIssuer(), Clock()
+    auth = authorizer(idp, clock)
+    tok = token(idp, clock, lifetime=300)
+    for _ in range(2):
+        assert auth.decide(event(tok, "GET/orders/42")).effect == "allow"
+        assert auth.decide(event(tok, "POST/orders")).reason == "scope_missing"
+        http: dict[str, Any] = {"version": "2.0", "type": "REQUEST"}
+        http["routeArn"] = f"{PREFIX}/POST/orders"
+        http["headers"] = {"authorization": f"Bearer {tok}"}
+        assert auth.decide(http).response == {
+            "isAuthorized": False,
+            "context": {"sub": "svc", "client_id": "client-1", "scope": "orders:read"},
+        }
+
+
+def test_refusals_before_verification_are_never_remembered() -> None:
+    idp, clock = LocalIssuer(), Clock()
+    auth = authorizer(idp, clock)
+    tok = token(idp, clock, lifetime=300)
+    forged = tok[:-4] + ("AAAA" if not tok.endswith("AAAA") else "BBBB")
+    assert [auth.decide(event(forged)).reason for _ in range(2)] == ["signature_invalid"] * 2
+    assert auth.decide(event(tok)).effect == "allow"
+
+
+def test_the_remembered_decisions_stay_bounded() -> None:
+    idp, clock = LocalIssuer(), Clock()
+    auth = authorizer(idp, clock)
+    tok = token(idp, clock, lifetime=300)
+    for n in range(DECISIONS_KEPT + 50):
+        assert auth.decide(event(tok, f"GET/orders/{n}")).effect == "allow"
+    assert len(auth._decided) == DECISIONS_KEPT

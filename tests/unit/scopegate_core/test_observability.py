@@ -1,0 +1,105 @@
+"""The log lines: the one per request is written straight to the stream, and is the very
+line ``Logger.info`` would write; the level and other handlers are respected."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import pytest
+from aws_lambda_powertools import Logger
+
+from scopegate_core.observability import LeanJsonFormatter, RequestLog, to_json
+
+FIELDS = {"decision": "allow", "reason": "granted", "sub": "svc-1", "route": "GET /orders/{id}"}
+
+
+@pytest.fixture
+def no_root_handlers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As in Lambda, where the root handler is muted by Powertools' SuppressFilter."""
+    monkeypatch.setattr(logging.root, "handlers", [])
+
+
+def logger_pair(service: str, level: str = "INFO") -> tuple[Logger, RequestLog]:
+    formatter = LeanJsonFormatter(service)
+    logger = Logger(service=service, logger_formatter=formatter, level=level)
+    return logger, RequestLog(logger, formatter)
+
+
+def lines(text: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+
+
+def test_the_direct_line_is_the_loggers_line(
+    no_root_handlers: None, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("_X_AMZN_TRACE_ID", "Root=1-abc-def;Parent=1;Sampled=1")
+    logger, request_log = logger_pair("obs-same")
+    logger.info("decision", extra={"fields": FIELDS})
+    request_log.info("decision", FIELDS)
+    via_logger, direct = lines(capsys.readouterr().out)
+    assert direct.pop("timestamp") - via_logger.pop("timestamp") in range(0, 1000)
+    assert list(direct.items()) == list(via_logger.items())  # same keys, same order
+    assert direct["xray_trace_id"] == "1-abc-def"
+
+
+def test_a_new_trace_header_is_read_for_every_line(
+    no_root_handlers: None, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, request_log = logger_pair("obs-trace")
+    for root in ("1-aaa", "1-bbb"):
+        monkeypatch.setenv("_X_AMZN_TRACE_ID", f"Root={root};Sampled=1")
+        request_log.info("decision", FIELDS)
+    monkeypatch.delenv("_X_AMZN_TRACE_ID")
+    request_log.info("decision", FIELDS)
+    found = [line.get("xray_trace_id") for line in lines(capsys.readouterr().out)]
+    assert found == ["1-aaa", "1-bbb", None]
+
+
+def test_the_log_level_is_respected(
+    no_root_handlers: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, request_log = logger_pair("obs-level", level="WARNING")
+    request_log.info("decision", FIELDS)
+    assert capsys.readouterr().out == ""
+
+
+def test_where_another_handler_listens_the_line_goes_through_logging(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    _, request_log = logger_pair("obs-caplog")
+    with caplog.at_level(logging.INFO):
+        request_log.info("decision", FIELDS)
+    assert [vars(r)["fields"] for r in caplog.records] == [FIELDS]
+
+
+def test_fields_named_like_standard_keys_replace_them_in_place(
+    no_root_handlers: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    logger, request_log = logger_pair("obs-merge")
+    logger.append_keys(request_id="r-1")
+    request_log.info("decision", {"service": "override", "reason": "x"})
+    (line,) = lines(capsys.readouterr().out)
+    assert list(line) == [
+        "level",
+        "message",
+        "timestamp",
+        "service",
+        "sampling_rate",
+        "request_id",
+        "reason",
+    ]
+    assert line["service"] == "override"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [{"n": 2**70}, {"s": "lone \udc80 surrogate"}, {"o": object()}, {"f": 1.5, "b": True}],
+)
+def test_every_value_is_written_as_json(value: dict[str, Any]) -> None:
+    text = to_json(value)
+    decoded = json.loads(text)
+    assert list(decoded) == list(value)
+    if "n" in value:
+        assert decoded["n"] == 2**70  # exactly, not rounded: json's encoder took it

@@ -1,0 +1,49 @@
+"""The authorizer's hot path has not become slower: the benchmark's own figures, quickly.
+
+The timing targets live in ``make bench`` (tools/bench/authorizer.py); this runs its
+in-process figures in a fresh process (``--quick``: fewer rounds) and fails when a ratio
+to the bare signature check measured in the same run is far beyond what the code costs
+today. The limits are generous, so a noisy machine does not fail CI, while a change that
+doubles a figure does: today same-token is about 0.8x-1.1x and new-token 4.7x-5.4x.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support.paths import ROOT
+
+LIMITS = {
+    "warm lambda_handler, REST TOKEN, same token": 2.0,  # target 1.3x
+    "warm lambda_handler, REST TOKEN, new token": 9.0,  # target 2.5x
+    "Verifier.verify, a new token": 4.0,  # target 1.5x
+}
+
+
+@pytest.mark.timeout(300)
+def test_the_hot_path_stays_within_its_limits(tmp_path: Path) -> None:
+    report = tmp_path / "bench.json"
+    env = os.environ | {"PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}"}
+    done = subprocess.run(
+        [sys.executable, "-m", "tools.bench.authorizer", "--quick", "--json", str(report)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=280,
+        check=False,
+    )
+    assert done.returncode in (0, 1), done.stdout + done.stderr  # 1: a bench target missed
+    figures = {f["name"]: f for f in json.loads(report.read_text())["figures"]}
+    over = {
+        name: round(figures[name]["ratio"], 2)
+        for name, limit in LIMITS.items()
+        if figures[name]["ratio"] > limit
+    }
+    assert over == {}, f"ratios to a bare RS256 verify over their limits {LIMITS}: {over}"
