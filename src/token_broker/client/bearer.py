@@ -62,6 +62,32 @@ class BrokerTokens:
         return None if fresh == refused else fresh
 
 
+class BearerAuth:
+    """The options both auth objects take, and their ``repr``; each adds its library's flow.
+
+    Share one ``BrokerClient`` between auth objects: its cache is what spares the broker.
+    ``retry_on_401=False`` hands every 401 back as it came (the token is still dropped).
+    """
+
+    def __init__(
+        self,
+        broker: BrokerClient,
+        scopes: str | Sequence[str] | None = None,
+        *,
+        client: str | None = None,
+        resource: str | None = None,
+        audience: str | None = None,
+        retry_on_401: bool = True,
+    ) -> None:
+        self.tokens = BrokerTokens(
+            broker, scopes, client=client, resource=resource, audience=audience
+        )
+        self.retry_on_401 = retry_on_401
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.tokens!r})"
+
+
 def bearer(token: str) -> str:
     """The ``Authorization`` header's value for ``token`` (RFC 6750 section 2.1)."""
     return f"Bearer {token}"

@@ -14,39 +14,19 @@ was not streamed; see ``bearer.py``. httpx drops the header on a cross-origin re
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Generator, Sequence
+from collections.abc import AsyncGenerator, Generator
 
 import anyio.to_thread
 import httpx
 
-from token_broker.client.bearer import BrokerTokens, bearer
-from token_broker.client.broker_client import BrokerClient
+from token_broker.client.bearer import BearerAuth, bearer
 
 
-class BrokerHttpxAuth(httpx.Auth):
+class BrokerHttpxAuth(BearerAuth, httpx.Auth):
     """Adds a broker token to every request; ``BrokerClientError`` when there is none.
 
-    Share one ``BrokerClient`` between auth objects: its cache is what spares the broker.
-    ``retry_on_401=False`` hands every 401 back as it came (the token is still dropped).
+    Takes ``BearerAuth``'s options: broker, scopes, client, resource, audience, retry_on_401.
     """
-
-    def __init__(
-        self,
-        broker: BrokerClient,
-        scopes: str | Sequence[str] | None = None,
-        *,
-        client: str | None = None,
-        resource: str | None = None,
-        audience: str | None = None,
-        retry_on_401: bool = True,
-    ) -> None:
-        self.tokens = BrokerTokens(
-            broker, scopes, client=client, resource=resource, audience=audience
-        )
-        self.retry_on_401 = retry_on_401
-
-    def __repr__(self) -> str:
-        return f"BrokerHttpxAuth({self.tokens!r})"
 
     def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response]:
         token = self.tokens.token()

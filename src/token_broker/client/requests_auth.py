@@ -11,40 +11,19 @@ with the host it was made for: ``requests`` drops the header on a redirect to an
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from requests import PreparedRequest, Response
 from requests.auth import AuthBase
 
-from token_broker.client.bearer import BrokerTokens, bearer
-from token_broker.client.broker_client import BrokerClient
+from token_broker.client.bearer import BearerAuth, bearer
 
 
-class BrokerRequestsAuth(AuthBase):
+class BrokerRequestsAuth(BearerAuth, AuthBase):
     """Adds a broker token to every request; ``BrokerClientError`` when there is none.
 
-    Share one ``BrokerClient`` between auth objects: its cache is what spares the broker.
-    ``retry_on_401=False`` hands every 401 back as it came (the token is still dropped).
+    Takes ``BearerAuth``'s options: broker, scopes, client, resource, audience, retry_on_401.
     """
-
-    def __init__(
-        self,
-        broker: BrokerClient,
-        scopes: str | Sequence[str] | None = None,
-        *,
-        client: str | None = None,
-        resource: str | None = None,
-        audience: str | None = None,
-        retry_on_401: bool = True,
-    ) -> None:
-        self.tokens = BrokerTokens(
-            broker, scopes, client=client, resource=resource, audience=audience
-        )
-        self.retry_on_401 = retry_on_401
-
-    def __repr__(self) -> str:
-        return f"BrokerRequestsAuth({self.tokens!r})"
 
     def __call__(self, request: PreparedRequest) -> PreparedRequest:
         request.headers["Authorization"] = bearer(self.tokens.token())
