@@ -1,6 +1,6 @@
 """HTTP for the identity-provider client: no proxy, no redirects, bounded in time and size.
 
-Kept apart from ``upstream`` so tests (and a future transport) can replace it whole.
+Kept apart from ``upstream`` so tests can replace it whole.
 """
 
 from __future__ import annotations

@@ -46,7 +46,7 @@ from tools.local.broker_harness import runtime as broker_runtime
 from tools.local.iam import iam_allows
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
-# One sample per entry point (issue 5): the runners below must cover at least these.
+# One sample per entry point: the runners below must cover at least these.
 ENTRY_POINTS = {
     "authorizer-rest-token.json",
     "authorizer-rest-request.json",

@@ -125,10 +125,10 @@ def idp_calls(handler: ModuleType, state: Any, idp: Any, scratch: Path) -> list[
     stats = idp.stats()
     refused = [s for s in statuses if s != 200]
     if refused:
-        raise SystemExit(f"bench_broker: {len(refused)} requests not answered 200: {refused[:5]}")
+        raise SystemExit(f"bench broker: {len(refused)} requests not answered 200: {refused[:5]}")
     issued = [d for d in log_lines(log) if d.get("event") == "token_issued"]
     if len(issued) != REQUESTS:
-        raise SystemExit(f"bench_broker: {len(issued)} audit lines for {REQUESTS} requests")
+        raise SystemExit(f"bench broker: {len(issued)} audit lines for {REQUESTS} requests")
     misses = sum(d.get("cache") == "miss" for d in issued)
     return [
         Count(
@@ -144,7 +144,7 @@ def idp_calls(handler: ModuleType, state: Any, idp: Any, scratch: Path) -> list[
 def check_output(handler: ModuleType, state: Any, event: dict[str, Any], scratch: Path) -> None:
     """One cache hit into a file: the INFO audit line must be there, and metrics on."""
     if not handler.metrics.enabled:
-        raise SystemExit("bench_broker: the handler's metrics are disabled")
+        raise SystemExit("bench broker: the handler's metrics are disabled")
     log = scratch / "check.log"
     with output_to(log):
         response = handler.handle(state, event)
@@ -152,12 +152,12 @@ def check_output(handler: ModuleType, state: Any, event: dict[str, Any], scratch
     lines = log_lines(log)
     issued = [d for d in lines if d.get("event") == "token_issued"]
     if not issued or issued[-1].get("level") != "INFO" or issued[-1].get("cache") != "hit":
-        raise SystemExit(f"bench_broker: no INFO token_issued cache=hit line: {lines}")
+        raise SystemExit(f"bench broker: no INFO token_issued cache=hit line: {lines}")
     emf = [d for d in lines if "_aws" in d]
     if not any("CacheHit" in json.dumps(d) for d in emf):
-        raise SystemExit(f"bench_broker: no CacheHit EMF metric in the output: {lines}")
+        raise SystemExit(f"bench broker: no CacheHit EMF metric in the output: {lines}")
     if response["statusCode"] != 200:
-        raise SystemExit(f"bench_broker: the cache hit was answered {response}")
+        raise SystemExit(f"bench broker: the cache hit was answered {response}")
 
 
 def cache_hit(handler: ModuleType, state: Any, idp: Any, scratch: Path) -> list[Row]:
@@ -171,9 +171,9 @@ def cache_hit(handler: ModuleType, state: Any, idp: Any, scratch: Path) -> list[
         response = handle(state, event)  # a hit: the response the floor serialises
         refused = handle(state, refusal)
     if response["statusCode"] != 200 or "access_token" not in json.loads(response["body"]):
-        raise SystemExit(f"bench_broker: expected a token, got {response}")
+        raise SystemExit(f"bench broker: expected a token, got {response}")
     if refused["statusCode"] != 403:
-        raise SystemExit(f"bench_broker: expected 403 for a caller with no grant, got {refused}")
+        raise SystemExit(f"bench broker: expected 403 for a caller with no grant, got {refused}")
     check_output(handler, state, event, scratch)
     calls, tokens = state.idp.calls, idp.stats()["token_requests"]
 
@@ -190,7 +190,7 @@ def cache_hit(handler: ModuleType, state: Any, idp: Any, scratch: Path) -> list[
         rounds.add("refused", lambda: handle(state, refusal))
         rounds.run(ROUNDS)
     if state.idp.calls != calls or idp.stats()["token_requests"] != tokens:
-        raise SystemExit("bench_broker: the identity provider was called while timing")
+        raise SystemExit("bench broker: the identity provider was called while timing")
     return [
         Figure("floor: json.loads(event) + json.dumps(response) (median)", rounds.floor),
         rounds.figure("warm cache-hit request through handle()", "hit", TARGET_CACHE_HIT),

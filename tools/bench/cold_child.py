@@ -36,7 +36,7 @@ def run_authorizer() -> dict[str, float]:
     decided = time.perf_counter()
     effect = response["policyDocument"]["Statement"][0]["Effect"]
     if effect != "Allow":
-        raise SystemExit(f"bench_cold: expected an Allow statement first, got {effect!r}")
+        raise SystemExit(f"bench cold: expected an Allow statement first, got {effect!r}")
     return {
         "import_ms": (imported - start) * 1e3,
         "first_request_ms": (decided - imported) * 1e3,
@@ -57,7 +57,7 @@ def run_pyjwt() -> dict[str, float]:
     )
     decided = time.perf_counter()
     if not claims.get("sub"):
-        raise SystemExit("bench_cold: PyJWT returned no 'sub'")
+        raise SystemExit("bench cold: PyJWT returned no 'sub'")
     return {
         "import_ms": (imported - start) * 1e3,
         "first_request_ms": (decided - imported) * 1e3,

@@ -95,13 +95,13 @@ def fleet_calls(idp: Any, aws_url: str, doc: dict[str, Any]) -> int:
         for thread in threads:
             thread.join()
         if refused:
-            raise SystemExit(f"bench_fleet: {len(refused)} requests refused: {refused[:2]}")
+            raise SystemExit(f"bench fleet: {len(refused)} requests refused: {refused[:2]}")
         warnings = [
             line for environment in fleet.environments for line in environment.logs()
             if line.get("level") != "INFO"
         ]  # fmt: skip
         if warnings:
-            raise SystemExit(f"bench_fleet: the environments warned: {warnings[:3]}")
+            raise SystemExit(f"bench fleet: the environments warned: {warnings[:3]}")
         return int(idp.stats()["token_requests"])
 
 
@@ -167,9 +167,9 @@ def latencies(idp: Any, aws_url: str, table: str, kms_key: str) -> list[Row]:
             issued = run()
             samples[name].append(time.perf_counter() - started)
             if issued is not None and (issued.cache == "hit") != (name != "idp"):
-                raise SystemExit(f"bench_fleet: {name} was answered from the wrong place")
+                raise SystemExit(f"bench fleet: {name} was answered from the wrong place")
     if idp.stats()["token_requests"] - calls_before != ROUNDS:
-        raise SystemExit("bench_fleet: only the idp contestant may call the identity provider")
+        raise SystemExit("bench fleet: only the idp contestant may call the identity provider")
     median = {name: statistics.median(values) for name, values in samples.items()}
     added = median["table"] - median["memory"]
     own = added - median["get_item"]

@@ -148,7 +148,7 @@ def load(spec: dict[str, Any]) -> dict[str, Any]:
         timeout=spec["seconds"] + 120,
     )
     if done.returncode != 0:
-        raise SystemExit(f"bench_load: the client process failed:\n{done.stderr}")
+        raise SystemExit(f"bench load: the client process failed:\n{done.stderr}")
     return dict(json.loads(done.stdout))
 
 

@@ -201,7 +201,7 @@ SIBLINGS = [
 
 
 def test_a_literal_and_its_wildcard_sibling_are_no_cache_conflict() -> None:
-    """API Gateway never sends the literal's path to the wildcard route (issue 13)."""
+    """API Gateway never sends the literal's path to the wildcard route."""
     for pair in SIBLINGS:
         config = config_of([{"route": route, "scopes": [scope]} for route, scope in pair])
         assert cache_conflicts(config) == []

@@ -310,7 +310,7 @@ def test_cached_answers_decide_every_route_as_fresh_ones_do(flavor: Flavor, simp
         assert cached.cache_hits > 0
 
 
-# The route shapes of issue 13: a literal next to a {param} / {proxy+} sibling. API Gateway
+# The route shapes users meet most: a literal next to a {param} / {proxy+} sibling. API Gateway
 # never routes the literal's path to the wildcard, so a cached policy can be exact for them.
 SIBLING_ROUTES = [
     ("GET /orders/search", "search:use"),
@@ -346,7 +346,7 @@ def sibling_authorizer(idp: LocalIssuer) -> Any:
 def test_a_literal_next_to_a_wildcard_route_is_answered_right_from_the_cache(
     flavor: Flavor,
 ) -> None:
-    """Issue 13: a token with search:use first calls GET /orders/42 (403); its next call,
+    """A token with search:use first calls GET /orders/42 (403); its next call,
     GET /orders/search, must not be refused by the cached policy. Same for /files/public
     next to /files/{proxy+} and /admin/health next to ANY /admin/{proxy+}, in any order."""
     idp = LocalIssuer()
