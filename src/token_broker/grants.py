@@ -3,8 +3,8 @@
 The rules of the wire contract (docs/broker.md), in order: a caller with no grant is
 refused before anything else;
 ``client`` picks the grant (403 when the caller has none for it); otherwise the caller's
-only grant, or the one grant whose scopes cover the request; scopes beyond the grant are
-named in ``invalid_scope``; ``resource`` / ``audience`` must be the client's own.
+only grant, or the one grant whose scopes cover the request; scopes beyond the grant (or,
+with several grants and none chosen, beyond all of them) are named in ``invalid_scope``; ``resource`` / ``audience`` must be the client's own.
 """
 
 from __future__ import annotations
@@ -71,5 +71,8 @@ def _pick(grants: tuple[Grant, ...], request: TokenRequest) -> Grant:
     covering = [g for g in grants if request.scopes and request.scopes <= g.scopes]
     if len(covering) == 1:
         return covering[0]
+    ungranted = request.scopes.difference(*(g.scopes for g in grants))
+    if ungranted:  # no grant of the caller's holds them: no client would change that
+        raise InvalidScope(f"not granted to the caller: {' '.join(sorted(ungranted))}")
     candidates = ", ".join(sorted(g.client for g in (covering or grants)))
     raise InvalidRequest(f"several grants match: name one with 'client' ({candidates})")

@@ -136,6 +136,15 @@ def test_candidates_are_only_the_covering_grants() -> None:
     assert "reports-api" not in str(e.value)
 
 
+def test_a_scope_in_none_of_several_grants_is_invalid_scope_named() -> None:
+    """Not a choice between clients: no client of the caller's could grant it."""
+    for scopes in (("orders:delete",), ("orders:read", "orders:delete", "audit:read")):
+        with pytest.raises(InvalidScope) as e:
+            decide(TWO, ask(*scopes))
+        assert e.value.error == "invalid_scope"
+        assert str(e.value).endswith(": " + " ".join(sorted(set(scopes) - {"orders:read"})))
+
+
 def test_scopes_no_grant_covers_are_ambiguous_naming_every_grant() -> None:
     with pytest.raises(InvalidRequest, match=r"\(inventory-api, orders-api\)"):
         decide(TWO, ask("orders:write", "inventory:read"))
