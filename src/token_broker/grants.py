@@ -1,10 +1,10 @@
 """The grant decision: which upstream client and which scopes a caller gets. Pure.
 
 The rules of the wire contract (docs/broker.md), in order: a caller with no grant is
-refused before anything else;
-``client`` picks the grant (403 when the caller has none for it); otherwise the caller's
-only grant, or the one grant whose scopes cover the request; scopes beyond the grant (or,
-with several grants and none chosen, beyond all of them) are named in ``invalid_scope``; ``resource`` / ``audience`` must be the client's own.
+refused before anything else; ``client`` picks the grant (403 when the caller has none
+for it); otherwise the caller's only grant, or the one grant whose scopes cover the
+request; scopes beyond the grant (or, with several grants and none chosen, beyond all of
+them) are named in ``invalid_scope``; ``resource`` / ``audience`` must be the client's own.
 """
 
 from __future__ import annotations
@@ -44,7 +44,12 @@ def grants_of(config: BrokerConfig, principal: Principal) -> tuple[Grant, ...]:
 
 
 def choose(config: BrokerConfig, grants: tuple[Grant, ...], request: TokenRequest) -> Issue:
-    grant = _pick(grants, request)
+    """The grant ``pick`` finds, and what it gives (``issue_for``)."""
+    return issue_for(config, pick(grants, request), request)
+
+
+def issue_for(config: BrokerConfig, grant: Grant, request: TokenRequest) -> Issue:
+    """What ``grant`` gives for ``request``; refuses scopes or targets beyond it."""
     client = config.clients[grant.client]
     ungranted = request.scopes - grant.scopes
     if ungranted:
@@ -60,7 +65,8 @@ def choose(config: BrokerConfig, grants: tuple[Grant, ...], request: TokenReques
     return Issue(client, tuple(sorted(request.scopes or grant.scopes)), grant.scopes)
 
 
-def _pick(grants: tuple[Grant, ...], request: TokenRequest) -> Grant:
+def pick(grants: tuple[Grant, ...], request: TokenRequest) -> Grant:
+    """The grant a request is for: named by ``client``, the only one, or the one covering."""
     if request.client is not None:
         for grant in grants:
             if grant.client == request.client:

@@ -18,7 +18,7 @@ from token_broker.broker import Broker, Issued
 from token_broker.config import BrokerConfig, BrokerConfigSource, SharedCacheConfig
 from token_broker.errors import AccessDenied, BrokerError, ConfigError, Unavailable, UpstreamError
 from token_broker.events import HttpRequest, parse_event
-from token_broker.grants import choose, grants_of
+from token_broker.grants import grants_of, issue_for, pick
 from token_broker.principal import Caller, PrincipalError, parse_caller
 from token_broker.secret_store import SecretStore
 from token_broker.upstream import IdpClient
@@ -152,8 +152,14 @@ def _issue(state: Runtime, request: HttpRequest, context: Any, audit: dict[str, 
     token_request = wire.parse_body(
         request.body, base64_encoded=request.base64_encoded, content_type=request.content_type
     )
-    issue = choose(config, grants, token_request)
-    audit |= {"client": issue.client.name, "scopes": list(issue.scopes)}
+    # What was asked is logged even when it is refused; what is issued replaces it.
+    if token_request.client is not None:
+        audit["client"] = token_request.client
+    audit["scopes"] = sorted(token_request.scopes)
+    grant = pick(grants, token_request)
+    audit["client"] = grant.client
+    issue = issue_for(config, grant, token_request)
+    audit["scopes"] = list(issue.scopes)
     return broker.issue(issue, _deadline(state.clock, context))
 
 

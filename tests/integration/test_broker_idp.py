@@ -439,6 +439,8 @@ def test_audit_lines_name_the_caller_and_never_a_secret_or_token(
     assert first["scopes"] == ["orders:read"]
     assert first["request_id"] == "req-1"
     assert abs(first["expires_at"] - (issued[0].body["expires_in"] + _now())) <= 2
+    # A refusal names the client its grant is for and the scopes asked for.
+    assert (lines[2]["client"], lines[2]["scopes"]) == ("orders-api", ["orders:write"])
     text = json.dumps([r.__dict__ for r in caplog.records], default=str)
     token = issued[0].body["access_token"]
     for part in token.split("."):
