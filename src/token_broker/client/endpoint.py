@@ -76,6 +76,7 @@ def endpoint(
 
 
 def _is_loopback(hostname: str) -> bool:
+    # The functions' rule (scopegate_core.urls), repeated: the wheel carries only the client.
     if hostname == "localhost":
         return True
     try:
