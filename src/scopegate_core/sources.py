@@ -129,8 +129,14 @@ class DocumentSource[T]:
     def _fetch_parameter(self, name: str) -> str:
         if self._ssm is None:
             import boto3
+            from botocore.config import Config
 
-            self._ssm = boto3.client("ssm")
+            # Bounded as the Secrets Manager reads are (botocore's defaults wait 60 s): a
+            # load runs inside a request, which must be answered within seconds.
+            config = Config(
+                connect_timeout=1, read_timeout=2, retries={"max_attempts": 2, "mode": "standard"}
+            )
+            self._ssm = boto3.client("ssm", config=config)
         try:
             answer = self._ssm.get_parameter(Name=name, WithDecryption=True)
         except Exception as e:

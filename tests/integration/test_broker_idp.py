@@ -21,7 +21,10 @@ from moto import mock_aws
 from authorizer.config import validate
 from authorizer.fetch import HttpJsonFetcher
 from authorizer.verifier import Verifier
-from token_broker.handler import handle
+from token_broker.config import BrokerConfigSource
+from token_broker.handler import Runtime, handle
+from token_broker.secret_store import SecretStore
+from token_broker.upstream import IdpClient
 from tools.local.broker_harness import (
     ACCOUNT,
     MULTI,
@@ -279,6 +282,31 @@ def test_broken_config_is_server_error_with_one_error_log(
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert len(errors) == 1
     assert "'nope' is not one of the clients" in json.dumps(errors[0].__dict__, default=str)
+    assert not any(r.exc_info for r in caplog.records)
+
+
+class _ThrottledSsm:
+    def get_parameter(self, **kwargs: Any) -> dict[str, Any]:
+        from botocore.exceptions import ClientError
+
+        error = {"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}
+        raise ClientError(error, "GetParameter")
+
+
+def test_ssm_unreachable_before_any_good_load_is_503_not_a_broken_config(
+    secrets: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An outage of SSM is not the operator's mistake: 503 with Retry-After, no ERROR."""
+    source = BrokerConfigSource(
+        {"BROKER_CONFIG_PARAMETER": "/scopegate/broker"}, ssm_client=_ThrottledSsm()
+    )
+    state = Runtime(source, SecretStore(secrets), IdpClient())
+    with caplog.at_level(logging.INFO):
+        answers = [call(state, rest_event(WORKER, "")) for _ in range(2)]
+    assert {(a.status, a.error) for a in answers} == {(503, "temporarily_unavailable")}
+    assert answers[0].headers["Retry-After"] == "5"
+    assert "ThrottlingException" in answers[0].body["error_description"]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert not any(r.exc_info for r in caplog.records)
 
 
