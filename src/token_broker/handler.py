@@ -155,6 +155,7 @@ def handle(state: Runtime, event: object, context: Any = None) -> dict[str, Any]
 
 
 def _issue(state: Runtime, request: HttpRequest, context: Any, audit: dict[str, Any]) -> Issued:
+    deadline = _deadline(state.clock, context)  # from the start: a config load counts too
     caller = _caller(request)
     audit |= {"principal": caller.principal.arn, "task_id": caller.session}
     config, broker = state.current()
@@ -170,7 +171,7 @@ def _issue(state: Runtime, request: HttpRequest, context: Any, audit: dict[str, 
     audit["client"] = grant.client
     issue = issue_for(config, grant, token_request)
     audit["scopes"] = list(issue.scopes)
-    return broker.issue(issue, _deadline(state.clock, context))
+    return broker.issue(issue, deadline)
 
 
 def _caller(request: HttpRequest) -> Caller:
