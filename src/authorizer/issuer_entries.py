@@ -107,7 +107,8 @@ def issuer_entry(raw: object, n: int, problems: list[str]) -> IssuerConfig | Non
     defaults = {k for k in ("scope_claims",) if k not in raw}
     scope_claims = check(
         lambda: strings(
-            raw.get("scope_claims", list(profile.scope_claims)), f"{where}.scope_claims"
+            _split_names(raw.get("scope_claims", list(profile.scope_claims))),
+            f"{where}.scope_claims",
         ),
         NO_STRINGS,
     )
@@ -149,3 +150,8 @@ def issuer_entry(raw: object, n: int, problems: list[str]) -> IssuerConfig | Non
         tuple(rule for rule in rules if rule.claim not in required),  # explicit keys win
         frozenset(defaults),
     )
+
+
+def _split_names(value: object) -> object:
+    """``scope_claims`` may be one string of space-separated claim names, or a list."""
+    return value.split() if isinstance(value, str) else value

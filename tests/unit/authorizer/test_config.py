@@ -52,6 +52,24 @@ def test_yaml_and_json_documents_load_with_defaults() -> None:
     assert defaults.http_api_response == "simple"
 
 
+@pytest.mark.parametrize(
+    ("written", "claims"),
+    [("scope scp", ("scope", "scp")), ("permissions", ("permissions",)), (["roles"], ("roles",))],
+)
+def test_scope_claims_are_a_list_or_one_space_separated_string(
+    written: object, claims: tuple[str, ...]
+) -> None:
+    config = validate({"issuers": [{**ISSUER, "scope_claims": written}], "routes": ROUTES})
+    assert config.issuers[0].scope_claims == claims
+
+
+@pytest.mark.parametrize("written", ["", "  ", [], [""], 7])
+def test_scope_claims_that_name_no_claim_are_refused(written: object) -> None:
+    assert "scope_claims" in problems(
+        {"issuers": [{**ISSUER, "scope_claims": written}], "routes": ROUTES}
+    )
+
+
 @pytest.mark.parametrize("alg", ["none", "None", "NONE", "HS256", "HS512", "RS1"])
 def test_none_and_hmac_algorithms_are_refused_at_load(alg: str) -> None:
     assert "refused" in problems({"issuers": [{**ISSUER, "algorithms": [alg]}], "routes": ROUTES})
