@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -40,6 +41,9 @@ class Decision:
     response: dict[str, Any] | None = None  # None: raise Unauthorized
     claim: str | None = None  # the claim (or header) that refused the token, when one did
     detail: str | None = None  # why, in words (never quotes the token)
+    # Who the token names (verifier.identity_of), for the log line: the verified token's,
+    # or a refused token's once its signature verified (a forged one names nobody).
+    identity: Mapping[str, str] | None = None
 
 
 class Authorizer:
@@ -72,8 +76,10 @@ class Authorizer:
         try:
             token = self.verifier.verify(request.token)
         except TokenRejected as e:
-            claim = getattr(e, "claim", None)
-            return Decision("unauthenticated", e.reason, request, claim=claim, detail=str(e))
+            claim, identity = getattr(e, "claim", None), getattr(e, "identity", None)
+            return Decision(
+                "unauthenticated", e.reason, request, claim=claim, detail=str(e), identity=identity
+            )
         decision = self._decide(request, token)
         if len(self._decided) >= DECISIONS_KEPT:
             with contextlib.suppress(KeyError):  # emptied by another thread meanwhile
@@ -104,6 +110,7 @@ class Authorizer:
             token,
             route.key if route else None,
             response,
+            identity=token.identity,
         )
 
     def _document(

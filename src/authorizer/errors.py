@@ -7,6 +7,8 @@ lacks the route's scopes is not an exception but a ``deny`` decision (403).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from scopegate_core.errors import DocumentError
 
 
@@ -78,6 +80,9 @@ class ClaimRejected(TokenRejected):
 
     reason = "claim_invalid"
     claim: str | None = None
+    # Who the token names (``identity_of``), set once its signature has verified: only
+    # then are its claims the issuer's word, fit for the decision's log line.
+    identity: Mapping[str, str] | None = None
 
     def __init__(self, message: str, *, reason: str | None = None, claim: str | None = None):
         super().__init__(message, reason=reason)

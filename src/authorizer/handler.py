@@ -25,8 +25,6 @@ log = FunctionLog("scopegate-authorizer")
 SERVICE, logger, request_log, metrics = log.service, log.logger, log.request_log, log.metrics
 CONFIG_PROBLEM = "configuration invalid: every request is denied"
 
-_LOGGED_CLAIMS = ("iss", "sub", "client_id", "jti")
-
 
 class Runtime:
     """The process-wide state: config source, fetcher and the authorizer built from them."""
@@ -104,7 +102,8 @@ def _count_fetch(detail: str, ok: bool) -> None:
 
 def decision_fields(decision: Decision) -> dict[str, Any]:
     """The fields of a decision's log line: what was asked, the answer and why, and who
-    asked (``iss``, ``sub``, ``client_id``, ``jti``, ``kid``); never the token."""
+    asked (``iss``, ``sub``, ``client_id``, ``jti``, ``kid``: ``verifier.identity_of``) when
+    the token's signature verified, even if a claim then refused it; never the token."""
     fields: dict[str, Any] = {"decision": decision.effect, "reason": decision.reason}
     request = decision.request
     if request is not None:
@@ -114,14 +113,8 @@ def decision_fields(decision: Decision) -> dict[str, Any]:
         fields["route"] = decision.route
     if decision.claim is not None:
         fields["claim"] = decision.claim
-    token = decision.token
-    if token is not None:
-        for name in _LOGGED_CLAIMS:
-            value = token.claims.get(name)
-            if isinstance(value, str):
-                fields[name] = value
-        if token.kid is not None:
-            fields["kid"] = token.kid
+    if decision.identity:
+        fields.update(decision.identity)
     return fields
 
 

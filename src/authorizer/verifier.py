@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from authorizer.claims import check_claims, scopes_of
 from authorizer.config import IssuerConfig
-from authorizer.errors import AlgorithmNotAllowed, IssuerUnknown
+from authorizer.errors import AlgorithmNotAllowed, ClaimRejected, IssuerUnknown
 from authorizer.fetch import JsonFetcher
 from authorizer.jwks import IssuerKeys
 from authorizer.jws import parse, verify_signature
@@ -31,6 +32,29 @@ class VerifiedToken:
     # leeway, and at most CACHE_SECONDS after it was verified. Caches of anything derived
     # from the token (the authorizer's decisions) keep it no longer.
     until: float = 0.0
+    identity: Mapping[str, str] = MappingProxyType({})  # who it names: ``identity_of``
+
+
+def identity_of(
+    claims: Mapping[str, Any], kid: str | None, client_id_claims: tuple[str, ...]
+) -> Mapping[str, str]:
+    """What a decision's log line says of the token: ``iss``, ``sub``, ``client_id`` (from
+    the provider's client id claim: Okta's ``cid``, Entra's ``azp``...), ``jti`` and
+    ``kid``, each when it is a string; never the token itself."""
+    fields: dict[str, str] = {}
+    for name in ("iss", "sub"):
+        value = claims.get(name)
+        if type(value) is str:
+            fields[name] = value
+    client_id = next((claims[n] for n in client_id_claims if n in claims), None)
+    if type(client_id) is str:
+        fields["client_id"] = client_id
+    jti = claims.get("jti")
+    if type(jti) is str:
+        fields["jti"] = jti
+    if kid is not None:
+        fields["kid"] = kid
+    return MappingProxyType(fields)
 
 
 class Verifier:
@@ -98,12 +122,16 @@ class Verifier:
         if jws.alg not in issuer.algorithms:
             raise AlgorithmNotAllowed(f"{jws.alg} is not allowed for this issuer")
         verify_signature(jws, keys.key_for(jws.kid, jws.alg))
-        check_claims(jws.payload, issuer, now)
-        # On the hot path, an issuer with no profile rules to check skips the call.
-        if issuer.token_types or issuer.profile_claims or issuer.client_ids:
-            check_profile(jws.header, jws.payload, issuer)
+        identity = identity_of(jws.payload, jws.kid, issuer.client_id_claims)
+        try:
+            check_claims(jws.payload, issuer, now)
+            # On the hot path, an issuer with no profile rules to check skips the call.
+            if issuer.token_types or issuer.profile_claims or issuer.client_ids:
+                check_profile(jws.header, jws.payload, issuer)
+            scopes = scopes_of(jws.payload, issuer)
+        except ClaimRejected as e:
+            e.identity = identity
+            raise
         exp: float = jws.payload["exp"]  # type: ignore[assignment]  # a number: check_claims
         until = min(exp + issuer.leeway_seconds, now + CACHE_SECONDS)
-        return VerifiedToken(
-            jws.payload, scopes_of(jws.payload, issuer), issuer.issuer, jws.kid, until
-        )
+        return VerifiedToken(jws.payload, scopes, issuer.issuer, jws.kid, until, identity)

@@ -201,6 +201,34 @@ def test_broken_config_denies_every_request_with_one_error_log(
     assert not any(r.exc_info for r in caplog.records)
 
 
+def test_a_refused_token_is_named_in_the_log_only_when_its_signature_verified(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Expired or wrongly addressed, a signed token says who it is; a forged one names
+    nobody (its claims are anyone's words). The client id is the provider's claim."""
+    idp = LocalIssuer()
+    okta = {**CONFIG["issuers"][0], "provider": "okta"}
+    state = runtime(idp, issuers=[okta])
+    expired = idp.token("orders:read", exp=1_000_000, cid="0oa-orders", jti="AT.1")
+    foreign = idp.token("orders:read", aud="api://billing", cid="0oa-billing")
+    forged = idp.token("orders:read", cid="0oa-forged")
+    forged = forged[:-4] + ("AAAA" if not forged.endswith("AAAA") else "BBBB")
+    with caplog.at_level(logging.INFO):
+        for token in (expired, foreign, forged):
+            with pytest.raises(Unauthorized):
+                handle(state, event("rest_token", token))
+        handle(state, event("rest_token", idp.token(None, scp=["orders:read"], cid="0oa-orders")))
+    lines = [vars(r)["fields"] for r in caplog.records if r.getMessage() == "decision"]
+    named = ("reason", "iss", "sub", "client_id", "jti", "kid")
+    assert [tuple(x.get(k) for k in named) for x in lines[:2]] == [
+        ("expired", ISSUER, "client-1", "0oa-orders", "AT.1", "k1"),
+        ("audience_mismatch", ISSUER, "client-1", "0oa-billing", "jti-1", "k1"),
+    ]
+    assert lines[2]["reason"] == "signature_invalid"
+    assert not {"iss", "sub", "client_id", "jti", "kid"} & set(lines[2])
+    assert (lines[3]["decision"], lines[3]["client_id"]) == ("allow", "0oa-orders")
+
+
 def test_decision_log_line_names_the_reason_and_never_the_token(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
