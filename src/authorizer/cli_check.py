@@ -52,8 +52,9 @@ def _conflict_notes(config: AuthorizerConfig) -> list[str]:
             f"'{a.key}' and '{b.key}' overlap in IAM wildcard terms ({apis} APIs): a token "
             f"granted {granted} but not '{case.refused.key}' needs the Deny {case.deny}, "
             f"which also refuses {case.method} {case.path} (served by '{case.harmed.key}'), "
-            "so a cached policy would answer that request wrongly; such tokens get a policy "
-            "for the requested resource only"
+            "so a cached policy would answer that request wrongly; such tokens' policies keep "
+            "the Deny (never granting more), and where it would refuse the very request, "
+            "allow only the requested resource"
         )
     return notes
 
