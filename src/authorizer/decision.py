@@ -17,7 +17,7 @@ from authorizer.errors import TokenRejected
 from authorizer.events import AuthRequest, flatten_context, parse_event
 from authorizer.policy import PolicyBook, policy_document, with_deny
 from authorizer.routes import Route, RouteTable
-from authorizer.verifier import VerifiedToken, Verifier
+from authorizer.verifier import VerifiedToken, Verifier, identity_of
 
 Effect = Literal["allow", "deny", "unauthenticated"]
 UNVERIFIED_PRINCIPAL = "unverified"
@@ -110,7 +110,7 @@ class Authorizer:
             token,
             route.key if route else None,
             response,
-            identity=token.identity,
+            identity=identity_of(token.claims, token.kid, token.client_id_claims),
         )
 
     def _document(

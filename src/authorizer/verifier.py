@@ -32,7 +32,7 @@ class VerifiedToken:
     # leeway, and at most CACHE_SECONDS after it was verified. Caches of anything derived
     # from the token (the authorizer's decisions) keep it no longer.
     until: float = 0.0
-    identity: Mapping[str, str] = MappingProxyType({})  # who it names: ``identity_of``
+    client_id_claims: tuple[str, ...] = ()  # its issuer's: what ``identity_of`` reads
 
 
 def identity_of(
@@ -122,16 +122,17 @@ class Verifier:
         if jws.alg not in issuer.algorithms:
             raise AlgorithmNotAllowed(f"{jws.alg} is not allowed for this issuer")
         verify_signature(jws, keys.key_for(jws.kid, jws.alg))
-        identity = identity_of(jws.payload, jws.kid, issuer.client_id_claims)
         try:
             check_claims(jws.payload, issuer, now)
             # On the hot path, an issuer with no profile rules to check skips the call.
             if issuer.token_types or issuer.profile_claims or issuer.client_ids:
                 check_profile(jws.header, jws.payload, issuer)
             scopes = scopes_of(jws.payload, issuer)
-        except ClaimRejected as e:
-            e.identity = identity
+        except ClaimRejected as e:  # signed, so its claims may name it in the log
+            e.identity = identity_of(jws.payload, jws.kid, issuer.client_id_claims)
             raise
         exp: float = jws.payload["exp"]  # type: ignore[assignment]  # a number: check_claims
         until = min(exp + issuer.leeway_seconds, now + CACHE_SECONDS)
-        return VerifiedToken(jws.payload, scopes, issuer.issuer, jws.kid, until, identity)
+        return VerifiedToken(
+            jws.payload, scopes, issuer.issuer, jws.kid, until, issuer.client_id_claims
+        )
