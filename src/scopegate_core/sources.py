@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
+from scopegate_core.aws import request_client
 from scopegate_core.errors import DocumentError
 
 DEFAULT_MAX_AGE = 300.0
@@ -128,15 +129,7 @@ class DocumentSource[T]:
 
     def _fetch_parameter(self, name: str) -> str:
         if self._ssm is None:
-            import boto3
-            from botocore.config import Config
-
-            # Bounded as the Secrets Manager reads are (botocore's defaults wait 60 s): a
-            # load runs inside a request, which must be answered within seconds.
-            config = Config(
-                connect_timeout=1, read_timeout=2, retries={"max_attempts": 2, "mode": "standard"}
-            )
-            self._ssm = boto3.client("ssm", config=config)
+            self._ssm = request_client("ssm")  # a load runs inside a request
         try:
             answer = self._ssm.get_parameter(Name=name, WithDecryption=True)
         except Exception as e:

@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.hazmat.primitives.serialization import load_der_public_key
 
+from scopegate_core.aws import request_client
 from token_broker.errors import ConfigError, Unavailable
 
 Alg = Literal["RS256", "ES256"]
@@ -167,13 +168,7 @@ def thumbprint(jwk: dict[str, str]) -> str:
 
 
 def default_client(region: str | None = None) -> Any:
-    import boto3
-    from botocore.config import Config
-
-    config = Config(
-        connect_timeout=1, read_timeout=2, retries={"total_max_attempts": 2, "mode": "standard"}
-    )
-    return boto3.client("kms", region_name=region, config=config)
+    return request_client("kms", region=region)
 
 
 def _uint(value: int, length: int | None = None) -> str:

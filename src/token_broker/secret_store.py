@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from scopegate_core.aws import request_client
 from token_broker.credentials import Credentials, parse_secret
 from token_broker.errors import ConfigError, Unavailable
 
@@ -100,10 +101,4 @@ class SecretStore:
 
 
 def _default_client() -> Any:
-    import boto3
-    from botocore.config import Config
-
-    config = Config(
-        connect_timeout=1, read_timeout=2, retries={"max_attempts": 2, "mode": "standard"}
-    )
-    return boto3.client("secretsmanager", config=config)
+    return request_client("secretsmanager")

@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from scopegate_core.aws import request_client
 from token_broker.config import ClientConfig
 from token_broker.envelope import Envelope, EnvelopeError, Sealed
 from token_broker.token_cache import CachedToken
@@ -196,16 +197,8 @@ class _ConditionFailed(Exception):
 
 
 def default_client() -> Any:
-    import boto3
-    from botocore.config import Config
-
-    # Short: a table that does not answer quickly is skipped, the identity provider asked.
-    config = Config(
-        connect_timeout=0.5,
-        read_timeout=1,
-        retries={"total_max_attempts": 2, "mode": "standard"},
-    )
-    return boto3.client("dynamodb", config=config)
+    # Shorter still: a table that does not answer quickly is skipped, the IdP asked.
+    return request_client("dynamodb", connect_timeout=0.5, read_timeout=1.0)
 
 
 def _pk(key: SharedKey) -> dict[str, Any]:
