@@ -44,6 +44,9 @@ class DocumentSource[T]:
 
     prefix: ClassVar[str]
     error: ClassVar[type[Exception]]
+    # Raised while SSM cannot be read and no document ever loaded (an outage, reason
+    # ``config_unavailable``); ``error`` when a package answers both alike.
+    unavailable: ClassVar[type[Exception] | None] = None
 
     def __init__(
         self,
@@ -105,7 +108,8 @@ class DocumentSource[T]:
             config = self.parse(text)
         except _Unavailable as e:
             if self._config is None:
-                self._error = self._fail(str(e), "config_unavailable")
+                kind = self.unavailable or self.error
+                self._error = kind(str(e), reason="config_unavailable")  # type: ignore[call-arg]
             return  # keep serving the last good document
         except (DocumentError, self.error) as e:
             self._config = None

@@ -17,7 +17,7 @@ from scopegate_core.documents import got, parse_document
 from scopegate_core.errors import DocumentError
 from scopegate_core.sources import DocumentSource
 from token_broker.client_entries import AuthMethod, ClientConfig, client_entry
-from token_broker.errors import ConfigError
+from token_broker.errors import ConfigError, ConfigUnavailable
 from token_broker.principal import Principal, PrincipalError, parse_grant_principal
 from token_broker.providers import grant_problems
 from token_broker.shared_cache_entry import (
@@ -167,6 +167,7 @@ class BrokerConfigSource(DocumentSource[BrokerConfig]):
 
     prefix = "BROKER_CONFIG"
     error = ConfigError
+    unavailable = ConfigUnavailable  # 503: the broker answers an SSM outage as one
 
     def parse(self, text: str) -> BrokerConfig:
         return with_environment_shared_cache(load_text(text), self._env)

@@ -8,6 +8,8 @@ audit log and the metrics.
 
 from __future__ import annotations
 
+from scopegate_core.sources import UNAVAILABLE_RETRY_SECONDS
+
 
 class BrokerError(Exception):
     """Root of every error the broker answers with."""
@@ -88,3 +90,13 @@ class Unavailable(BrokerError):
     def __init__(self, message: str, *, retry_after: int = 5, reason: str | None = None) -> None:
         super().__init__(message, reason=reason)
         self.retry_after = max(1, retry_after)
+
+
+class ConfigUnavailable(Unavailable):
+    """The config's SSM parameter could not be read and no document has loaded yet (503):
+    an outage, not a broken configuration; the source asks SSM again within seconds."""
+
+    reason = "config_unavailable"
+
+    def __init__(self, message: str, *, reason: str | None = None) -> None:
+        super().__init__(message, retry_after=int(UNAVAILABLE_RETRY_SECONDS), reason=reason)

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from scopegate_core.function_log import FunctionLog
-from scopegate_core.sources import UNAVAILABLE_RETRY_SECONDS
 from token_broker import wire
 from token_broker.broker import Broker, Issued
 from token_broker.config import BrokerConfig, BrokerConfigSource, SharedCacheConfig
@@ -61,16 +60,7 @@ class Runtime:
         self._warned_at: float | None = None
 
     def current(self) -> tuple[BrokerConfig, Broker]:
-        try:
-            config = self.source.get()
-        except ConfigError as e:
-            if e.reason != "config_unavailable":
-                raise
-            # SSM unreachable or throttling before any good load: an outage, not a broken
-            # configuration; the source asks again within UNAVAILABLE_RETRY_SECONDS.
-            raise Unavailable(
-                str(e), retry_after=int(UNAVAILABLE_RETRY_SECONDS), reason="config_unavailable"
-            ) from e
+        config = self.source.get()
         if self.broker is None or config is not self.config:
             # A changed document may change clients; tokens cached for the old one go.
             self.config = config

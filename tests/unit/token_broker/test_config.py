@@ -22,7 +22,7 @@ from token_broker.config import (
     load_text,
     validate,
 )
-from token_broker.errors import BrokerError, ConfigError
+from token_broker.errors import BrokerError, ConfigError, ConfigUnavailable
 from token_broker.principal import parse_grant_principal
 
 ROLE = "arn:aws:iam::123456789012:role/orders-worker"
@@ -556,10 +556,19 @@ def test_ssm_throttling_after_a_good_load_keeps_the_last_good_document() -> None
     assert ssm.calls == 2  # and waits another max age before the next try
 
 
-def test_ssm_throttling_before_any_good_load_is_an_error() -> None:
-    error = source_error({"BROKER_CONFIG_PARAMETER": PARAMETER}, ssm_client=ThrottledSsm(None))
-    assert "ThrottlingException" in str(error)
-    assert error.reason == "config_unavailable"
+def test_ssm_throttling_before_any_good_load_is_an_outage_not_a_config_error() -> None:
+    env = {"BROKER_CONFIG_PARAMETER": PARAMETER}
+    source = BrokerConfigSource(env, ssm_client=ThrottledSsm(None))
+    with pytest.raises(ConfigUnavailable) as e:
+        source.get()
+    assert "ThrottlingException" in str(e.value)
+    assert e.value.reason == "config_unavailable"
+    assert (e.value.status, e.value.error, e.value.retry_after) == (
+        503,
+        "temporarily_unavailable",
+        5,
+    )
+    assert not isinstance(e.value, ConfigError)  # no "misconfigured" ERROR for an outage
 
 
 # --- any document -------------------------------------------------------------------------
@@ -638,10 +647,10 @@ class RecoveringSsm(ThrottledSsm):
 def test_ssm_unreachable_at_first_load_is_asked_again_within_seconds() -> None:
     ssm, clock = RecoveringSsm(json.dumps(GOOD)), Clock()
     source = BrokerConfigSource({"BROKER_CONFIG_PARAMETER": PARAMETER}, ssm_client=ssm, clock=clock)
-    with pytest.raises(ConfigError, match="ThrottlingException"):
+    with pytest.raises(ConfigUnavailable, match="ThrottlingException"):
         source.get()
     clock.now += 1
-    with pytest.raises(ConfigError, match="ThrottlingException"):
+    with pytest.raises(ConfigUnavailable, match="ThrottlingException"):
         source.get()  # not yet: no request storm against a throttling SSM
     assert ssm.calls == 1
     clock.now += 5
