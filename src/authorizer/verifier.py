@@ -16,7 +16,7 @@ from authorizer.errors import AlgorithmNotAllowed, ClaimRejected, IssuerUnknown
 from authorizer.fetch import JsonFetcher
 from authorizer.jwks import IssuerKeys
 from authorizer.jws import parse, verify_signature
-from authorizer.profiles import check_profile
+from authorizer.profiles import check_profile, client_id_of
 
 CACHE_SIZE = 1024
 CACHE_SECONDS = 60.0
@@ -46,7 +46,7 @@ def identity_of(
         value = claims.get(name)
         if type(value) is str:
             fields[name] = value
-    client_id = next((claims[n] for n in client_id_claims if n in claims), None)
+    _, client_id = client_id_of(claims, client_id_claims)
     if type(client_id) is str:
         fields["client_id"] = client_id
     jti = claims.get("jti")
