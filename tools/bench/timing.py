@@ -26,6 +26,7 @@ from typing import Any
 
 BATCH_SECONDS = 0.01  # one batch of a contestant
 FLOOR_BATCH_SECONDS = 0.005  # one batch of the floor, between contestants
+WARM_UP_CALLS = 8  # untimed calls of a contestant before it is calibrated
 
 
 class Rounds:
@@ -77,8 +78,12 @@ class Rounds:
 
 
 def _calibrated(fn: Callable[[], object], batch_seconds: float) -> tuple[timeit.Timer, int]:
-    """A timer for ``fn`` and the number of calls that takes about ``batch_seconds``."""
+    """A timer for ``fn`` and the number of calls that takes about ``batch_seconds``.
+
+    ``fn`` runs a few times first: a first call that fills a cache (a policy memo, say)
+    would otherwise pass for the usual cost, and batches would be a call or two long."""
     timer = timeit.Timer(fn, timer=time.thread_time)
+    timer.timeit(WARM_UP_CALLS)
     number = 1
     while (elapsed := timer.timeit(number)) < batch_seconds / 5:
         number *= 2
