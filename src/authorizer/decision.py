@@ -9,8 +9,7 @@ from __future__ import annotations
 import contextlib
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from authorizer.config import AuthorizerConfig
 from authorizer.errors import TokenRejected
@@ -31,8 +30,7 @@ class Unauthorized(Exception):
         super().__init__("Unauthorized")
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
+class Decision(NamedTuple):  # a NamedTuple: see jws.RawJws
     effect: Effect
     reason: str
     request: AuthRequest | None = None

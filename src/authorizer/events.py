@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from authorizer.errors import TokenRejected
 from authorizer.routes import ApiType
@@ -26,8 +25,7 @@ class EventError(TokenRejected):
     reason = "event_malformed"
 
 
-@dataclass(frozen=True, slots=True)
-class AuthRequest:
+class AuthRequest(NamedTuple):  # a NamedTuple: see jws.RawJws
     kind: EventKind
     api: ApiType
     token: str | None

@@ -6,9 +6,8 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
 from authorizer.claims import check_claims, scopes_of
 from authorizer.config import IssuerConfig
@@ -22,8 +21,7 @@ CACHE_SIZE = 1024
 CACHE_SECONDS = 60.0
 
 
-@dataclass(frozen=True, slots=True)
-class VerifiedToken:
+class VerifiedToken(NamedTuple):  # a NamedTuple: see jws.RawJws
     claims: dict[str, Any]
     scopes: frozenset[str]
     issuer: str
