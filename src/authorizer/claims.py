@@ -86,18 +86,18 @@ def check_claims(claims: Mapping[str, Any], issuer: IssuerConfig, now: float) ->
 
 def scopes_of(claims: Mapping[str, Any], issuer: IssuerConfig) -> frozenset[str]:
     """The union of the configured scope claims, each a space-separated string or a list."""
-    scopes: set[str] = set()
+    words: list[str] = []
     for name in issuer.scope_claims:
         value = claims.get(name)
         if value is None:
             continue
         if type(value) is str:
-            scopes.update(value.split())
+            words += value.split()
         elif type(value) is list and all(type(v) is str for v in value):
             for item in value:
-                scopes.update(item.split())
+                words += item.split()
         else:
             raise ClaimRejected(
                 f"'{name}' is neither a string nor a list of strings", reason="scope_malformed"
             )
-    return frozenset(scopes)
+    return frozenset(words)

@@ -69,12 +69,12 @@ def _split_arn(arn: object) -> tuple[str, str]:
     stage, sep2, suffix = rest.partition("/")
     if not (api_id and sep1 and stage and sep2 and suffix):
         raise EventError("the event's ARN has no API id, stage and route")
-    return f"{':'.join(fields[:5])}:{api_id}/{stage}", suffix
+    return arn[: -len(suffix) - 1], suffix  # everything before "/" + suffix
 
 
 def parse_event(event: object) -> AuthRequest:
     """Classify the event and pull out the token and the requested resource."""
-    if not isinstance(event, Mapping):
+    if type(event) is not dict and not isinstance(event, Mapping):  # a dict, in Lambda
         raise EventError("the event is not a JSON object")
     version = event.get("version")
     if version == "2.0":
@@ -121,7 +121,10 @@ def flatten_context(claims: Mapping[str, Any], names: tuple[str, ...]) -> dict[s
         value = claims.get(name)
         if value is None:
             continue
-        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > _EXACT_INT:
+        kind = type(value)
+        if kind is str or kind is float or kind is bool:  # JSON's types, exactly: most claims
+            context[name] = value
+        elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > _EXACT_INT:
             context[name] = str(value)
         elif isinstance(value, str | bool | int | float):
             context[name] = value

@@ -194,6 +194,7 @@ def _new_header(segment: bytes) -> tuple[Mapping[str, object], str, str | None]:
     return found
 
 
+_NOT_THREE = "not three base64url segments separated by '.'"
 _Parts = tuple[Mapping[str, object], str, str | None, bytes, bytes, bytes]
 
 
@@ -207,16 +208,20 @@ def _split(token: str, max_length: int) -> _Parts:
         data = token.encode("ascii")
     except UnicodeEncodeError as e:
         raise MalformedToken("the token is not ASCII") from e
-    parts = data.split(b".")
+    # Two partitions, not ``split``: a tenth of its cost on a token (``make bench``). A
+    # fourth segment stays in ``sig``, whose decoding refuses the '.'.
+    head, _, rest = data.partition(b".")
+    body, dot, sig = rest.partition(b".")
     # The payload may be empty at this level (RFC 7515 allows it); ``parse`` then
     # rejects it as not a JSON object.
-    if len(parts) != 3 or not parts[0] or not parts[2]:
-        raise MalformedToken("not three base64url segments separated by '.'")
-    head, body, sig = parts
+    if not head or not dot or not sig:
+        raise MalformedToken(_NOT_THREE)
     header, alg, kid = _header_cache.get(head) or _new_header(head)
     try:
         payload, signature = _decode(body), _decode(sig)
     except ValueError as e:  # binascii.Error is a ValueError
+        if b"." in sig:
+            raise MalformedToken(_NOT_THREE) from None
         raise MalformedToken("a segment is not canonical base64url") from e
     return header, alg, kid, payload, signature, data[: len(head) + 1 + len(body)]
 

@@ -148,6 +148,10 @@ class _Node:
         self.greedy: dict[str, Route] = {}  # method -> route with {proxy+} after here
 
 
+MATCHES_KEPT = 1024
+_UNSEEN = object()
+
+
 class RouteTable:
     """The configured routes in a trie, walked in API Gateway's order of precedence."""
 
@@ -168,9 +172,22 @@ class RouteTable:
                     node.param = node.param or _Node()
                     node = node.param
             (node.greedy if route.greedy else node.ends)[route.method] = route
+        # Requests repeat (the same method and path, many callers): matching is pure, so
+        # its answers are kept, at most MATCHES_KEPT of them (then all are dropped).
+        self._matched: dict[tuple[str, str, str], Route | None] = {}
 
     def match(self, api: ApiType, method: str, path: str) -> Route | None:
         """The route API Gateway would pick for this request, or ``None`` (deny)."""
+        key = (api, method, path)
+        found = self._matched.get(key, _UNSEEN)
+        if found is _UNSEEN:
+            found = self._match(api, method, path)
+            if len(self._matched) >= MATCHES_KEPT:
+                self._matched.clear()
+            self._matched[key] = found
+        return found  # type: ignore[return-value]  # a Route or None once seen
+
+    def _match(self, api: ApiType, method: str, path: str) -> Route | None:
         if api == "websocket":
             return self._websocket.get(path)
         parts = split_path(path)

@@ -14,7 +14,7 @@ from authorizer.config import IssuerConfig
 from authorizer.errors import AlgorithmNotAllowed, ClaimRejected, IssuerUnknown
 from authorizer.fetch import JsonFetcher
 from authorizer.jwks import IssuerKeys
-from authorizer.jws import parse, verify_signature
+from authorizer.jws import parse
 from authorizer.profiles import check_profile, client_id_of
 
 CACHE_SIZE = 1024
@@ -70,7 +70,7 @@ class Verifier:
         self._clock = clock
         # OrderedDict: evicting the oldest entry of a plain dict scans the holes that
         # earlier evictions left at its front.
-        self._verified: OrderedDict[str, tuple[VerifiedToken, float]] = OrderedDict()
+        self._verified: OrderedDict[str, VerifiedToken] = OrderedDict()
         self._issuers = {
             i.issuer: IssuerKeys(i, fetcher, clock=monotonic, on_fetch=on_fetch) for i in issuers
         }
@@ -96,13 +96,13 @@ class Verifier:
         now = self._clock()
         hit = self._verified.get(token)
         if hit is not None:
-            if now < hit[1]:
-                return hit[0]
+            if now < hit.until:
+                return hit
             del self._verified[token]
         verified = self._verify(token, now)
         if len(self._verified) >= CACHE_SIZE:
             self._verified.popitem(last=False)
-        self._verified[token] = (verified, verified.until)
+        self._verified[token] = verified
         return verified
 
     @property
@@ -112,25 +112,24 @@ class Verifier:
 
     def _verify(self, token: str, now: float) -> VerifiedToken:
         jws = parse(token)
-        iss = jws.payload.get("iss")
-        keys = self._issuers.get(iss) if isinstance(iss, str) else None
+        claims, alg, kid = jws.payload, jws.alg, jws.kid
+        iss = claims.get("iss")
+        keys = self._issuers.get(iss) if type(iss) is str else None  # JSON: exactly str
         if keys is None:
             raise IssuerUnknown("the token's issuer is not configured")
         issuer = keys.issuer
-        if jws.alg not in issuer.algorithms:
-            raise AlgorithmNotAllowed(f"{jws.alg} is not allowed for this issuer")
-        verify_signature(jws, keys.key_for(jws.kid, jws.alg))
+        if alg not in issuer.algorithms:
+            raise AlgorithmNotAllowed(f"{alg} is not allowed for this issuer")
+        keys.key_for(kid, alg).verify(alg, jws.signing_input, jws.signature)
         try:
-            check_claims(jws.payload, issuer, now)
+            check_claims(claims, issuer, now)
             # On the hot path, an issuer with no profile rules to check skips the call.
             if issuer.token_types or issuer.profile_claims or issuer.client_ids:
-                check_profile(jws.header, jws.payload, issuer)
-            scopes = scopes_of(jws.payload, issuer)
+                check_profile(jws.header, claims, issuer)
+            scopes = scopes_of(claims, issuer)
         except ClaimRejected as e:  # signed, so its claims may name it in the log
-            e.identity = identity_of(jws.payload, jws.kid, issuer.client_id_claims)
+            e.identity = identity_of(claims, kid, issuer.client_id_claims)
             raise
-        exp: float = jws.payload["exp"]  # type: ignore[assignment]  # a number: check_claims
+        exp: float = claims["exp"]  # type: ignore[assignment]  # a number: check_claims
         until = min(exp + issuer.leeway_seconds, now + CACHE_SECONDS)
-        return VerifiedToken(
-            jws.payload, scopes, issuer.issuer, jws.kid, until, issuer.client_id_claims
-        )
+        return VerifiedToken(claims, scopes, issuer.issuer, kid, until, issuer.client_id_claims)

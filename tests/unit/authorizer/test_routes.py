@@ -121,3 +121,25 @@ def test_empty_segments_in_a_route_say_so(text: str, words: str) -> None:
     with pytest.raises(ConfigError, match=words) as e:
         parse_route(text, any_scopes=frozenset({"s"}), all_scopes=NONE)
     assert "must be a literal" not in str(e.value)
+
+
+def test_remembered_matches_are_the_matches_and_stay_bounded() -> None:
+    """The table keeps its answers (the same path is asked again and again); a repeated or
+    a remembered request gets the answer a table that has never seen it gives, also after
+    more distinct requests than it keeps, and it never keeps more than MATCHES_KEPT."""
+    from authorizer.routes import MATCHES_KEPT
+
+    # POST /orders/1: nothing in a REST API (its resource has only GET), the greedy route
+    # in an HTTP API, so an answer kept for the wrong API type would show.
+    keys = ("GET /orders/{id}", "ANY /orders/{proxy+}", "GET /orders/special", "$connect")
+    shared = table(*keys)
+    requests: list[tuple[ApiType, str, str]] = [
+        (api, method, f"/{where}/{n}")
+        for n in range(MATCHES_KEPT // 2 + 10)
+        for where in ("orders", "files")
+        for api, method in (("rest", "GET"), ("rest", "POST"), ("http", "POST"))
+    ]
+    requests += [("rest", "GET", "/orders/special"), ("websocket", "", "$connect")] * 3
+    for api, method, path in requests + requests[:50]:
+        assert key(shared, api, method, path) == key(table(*keys), api, method, path)
+        assert len(shared._matched) <= MATCHES_KEPT
