@@ -19,7 +19,7 @@ from authorizer.verifier import VerifiedToken, Verifier, identity_of
 
 Effect = Literal["allow", "deny", "unauthenticated"]
 UNVERIFIED_PRINCIPAL = "unverified"
-DECISIONS_KEPT = 1024  # as many as the verifier keeps tokens
+TOKENS_KEPT = 1024  # verified tokens remembered per environment
 
 
 class Unauthorized(Exception):
@@ -43,18 +43,39 @@ class Decision(NamedTuple):  # a NamedTuple: see jws.RawJws
     identity: Mapping[str, str] | None = None
 
 
+class _Seen(NamedTuple):
+    """A verified token, and its latest decision with what that was for."""
+
+    token: VerifiedToken
+    where: tuple[str, str, str]  # the event kind, API/stage prefix and resource decided
+    decision: Decision
+
+
 class Authorizer:
-    """Everything built from one configuration: verifier, route table, memoised policies."""
+    """Everything built from one configuration: verifier, route table, memoised policies,
+    and the tokens it has verified."""
 
     def __init__(self, config: AuthorizerConfig, verifier: Verifier) -> None:
         self.config = config
         self.verifier = verifier
         self.routes = RouteTable(config.routes)
         self.policies = PolicyBook(config.routes)
-        # Decisions for verified tokens, by what they depend on: event kind, token, API and
-        # stage, and the requested resource. An entry lasts no longer than the token's
-        # verification counts (VerifiedToken.until), and dies with this configuration.
-        self._decided: OrderedDict[tuple[str, str, str, str], Decision] = OrderedDict()
+        # Verified tokens by their exact string, each with the latest decision made for it
+        # and what that decision depends on besides the token (event kind, API and stage,
+        # resource): clients reuse a token for its lifetime and repeat their requests.
+        # An entry lasts until its verification stops counting (VerifiedToken.until: the
+        # token's expiry, at most CACHE_SECONDS after it was verified, which bounds how
+        # long a key withdrawn from the issuer's JWKS keeps working for tokens already
+        # seen), the oldest of TOKENS_KEPT goes first, and all die with this configuration.
+        #
+        # Keying by the string is sound although one token may have several valid strings
+        # (ECDSA's ``(r, n - s)``, see ``jws``): an entry holds only the outcome of full
+        # verification of that very string, and another string, even one carrying the
+        # same claims, is verified in full before it gets an entry of its own.
+        #
+        # OrderedDict: evicting the oldest entry of a plain dict scans the holes that
+        # earlier evictions left at its front.
+        self._seen: OrderedDict[str, _Seen] = OrderedDict()
         self._clock = verifier.clock
 
     def decide(self, event: object) -> Decision:
@@ -64,12 +85,16 @@ class Authorizer:
             return Decision("unauthenticated", e.reason)
         if request.token is None:
             return Decision("unauthenticated", "token_missing", request)
-        key = (request.kind, request.token, request.prefix, request.suffix)
-        decided = self._decided.get(key)
-        if decided is not None:
-            if self._clock() < decided.token.until:  # type: ignore[union-attr]
-                return decided
-            self._decided.pop(key, None)  # pop, not del: the local stack runs threads
+        where = (request.kind, request.prefix, request.suffix)
+        seen = self._seen.get(request.token)
+        if seen is not None:
+            if self._clock() < seen.token.until:
+                if seen.where == where:
+                    return seen.decision
+                decision = self._decide(request, seen.token)
+                self._seen[request.token] = _Seen(seen.token, where, decision)
+                return decision
+            self._seen.pop(request.token, None)  # pop, not del: the local stack runs threads
         try:
             token = self.verifier.verify(request.token)
         except TokenRejected as e:
@@ -78,12 +103,12 @@ class Authorizer:
                 "unauthenticated", e.reason, request, claim=claim, detail=str(e), identity=identity
             )
         decision = self._decide(request, token)
-        if len(self._decided) >= DECISIONS_KEPT:
+        if len(self._seen) >= TOKENS_KEPT:
             try:  # noqa: SIM105  # contextlib.suppress costs more than the eviction (bench)
-                self._decided.popitem(last=False)
+                self._seen.popitem(last=False)
             except KeyError:  # emptied by another thread meanwhile
                 pass
-        self._decided[key] = decision
+        self._seen[request.token] = _Seen(token, where, decision)
         return decision
 
     def _decide(self, request: AuthRequest, token: VerifiedToken) -> Decision:
@@ -121,8 +146,9 @@ class Authorizer:
         reason: str,
     ) -> tuple[dict[str, Any], str]:
         """The memoised cache-safe policy, checked against this very request."""
-        policy = self.policies.scope_policy(token.scopes, request.api)
-        document = self.policies.document(token.scopes, request.api, request.prefix)
+        policy, document = self.policies.policy_and_document(
+            token.scopes, request.api, request.prefix
+        )
         if route is None:
             # No route serves this request: refuse exactly it, and keep answering the
             # token's routes as the config does (never a Deny for the whole stage, which

@@ -24,6 +24,7 @@ from scopegate_core.function_log import FunctionLog
 log = FunctionLog("scopegate-authorizer")
 SERVICE, logger, request_log, metrics = log.service, log.logger, log.request_log, log.metrics
 CONFIG_PROBLEM = "configuration invalid: every request is denied"
+_METRIC_NAMES = {"allow": "Allow", "deny": "Deny", "unauthenticated": "Unauthenticated"}
 
 
 class Runtime:
@@ -133,7 +134,7 @@ def handle(state: Runtime, event: object) -> dict[str, Any]:
     """One invocation against ``state``: decide, log one line, count it, answer."""
     decision = state.decide(event)
     request_log.info("decision", decision_fields(decision))
-    metrics.count(decision.effect.capitalize(), decision.reason)
+    metrics.count(_METRIC_NAMES[decision.effect], decision.reason)
     if decision.response is None:
         raise Unauthorized()
     return decision.response

@@ -163,7 +163,9 @@ class PolicyBook:
         self._sets: dict[ApiType, dict[str, tuple[RouteSet, ...]]] = {}
         self._relevant = frozenset(s for r in routes for s in (*r.any_scopes, *r.all_scopes))
         self._scope_policies: dict[tuple[frozenset[str], ApiType], ScopePolicy] = {}
-        self._documents: dict[tuple[frozenset[str], ApiType, str], dict[str, Any]] = {}
+        self._documents: dict[
+            tuple[frozenset[str], ApiType, str], tuple[ScopePolicy, dict[str, Any]]
+        ] = {}
 
     def relevant(self, scopes: frozenset[str]) -> frozenset[str]:
         """Only scopes some route mentions change a policy; the rest are dropped from keys."""
@@ -192,16 +194,22 @@ class PolicyBook:
 
     def document(self, scopes: frozenset[str], api: ApiType, prefix: str) -> dict[str, Any]:
         """The IAM policy document for ``prefix`` = ``arn:...:api-id/stage``; do not mutate."""
+        return self.policy_and_document(scopes, api, prefix)[1]
+
+    def policy_and_document(
+        self, scopes: frozenset[str], api: ApiType, prefix: str
+    ) -> tuple[ScopePolicy, dict[str, Any]]:
+        """``scope_policy`` and ``document`` at once: one memo lookup per request."""
         key = (self.relevant(scopes), api, prefix)
-        doc = self._documents.get(key)
-        if doc is not None:
-            return doc
+        found = self._documents.get(key)
+        if found is not None:
+            return found
         policy = self.scope_policy(scopes, api)
-        doc = policy_document(prefix, policy.allow, policy.deny)
-        self._documents[key] = doc
+        found = (policy, policy_document(prefix, policy.allow, policy.deny))
+        self._documents[key] = found
         if len(self._documents) > _MEMO_SIZE:
             self._documents.clear()  # rare: more than _MEMO_SIZE scope sets and stages
-        return doc
+        return found
 
 
 def policy_document(prefix: str, allow: tuple[str, ...], deny: tuple[str, ...]) -> dict[str, Any]:

@@ -4,7 +4,6 @@ baseline of claims.py, then the provider profile's rules of profiles.py)."""
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any, NamedTuple
@@ -17,8 +16,7 @@ from authorizer.jwks import IssuerKeys
 from authorizer.jws import parse
 from authorizer.profiles import check_profile, client_id_of
 
-CACHE_SIZE = 1024
-CACHE_SECONDS = 60.0
+CACHE_SECONDS = 60.0  # the longest a verification counts (VerifiedToken.until)
 
 
 class VerifiedToken(NamedTuple):  # a NamedTuple: see jws.RawJws
@@ -27,8 +25,8 @@ class VerifiedToken(NamedTuple):  # a NamedTuple: see jws.RawJws
     issuer: str
     kid: str | None
     # Until when (the verifier's clock) this verification counts: the token's expiry with
-    # leeway, and at most CACHE_SECONDS after it was verified. Caches of anything derived
-    # from the token (the authorizer's decisions) keep it no longer.
+    # leeway, and at most CACHE_SECONDS after it was verified. Whatever remembers the
+    # token (the authorizer's cache, decision.py) keeps it no longer.
     until: float = 0.0
     client_id_claims: tuple[str, ...] = ()  # its issuer's: what ``identity_of`` reads
 
@@ -68,9 +66,6 @@ class Verifier:
         on_fetch: Callable[[str, bool], None] | None = None,
     ) -> None:
         self._clock = clock
-        # OrderedDict: evicting the oldest entry of a plain dict scans the holes that
-        # earlier evictions left at its front.
-        self._verified: OrderedDict[str, VerifiedToken] = OrderedDict()
         self._issuers = {
             i.issuer: IssuerKeys(i, fetcher, clock=monotonic, on_fetch=on_fetch) for i in issuers
         }
@@ -81,29 +76,10 @@ class Verifier:
             keys.prefetch()
 
     def verify(self, token: str) -> VerifiedToken:
-        """Return the verified claims or raise a ``TokenRejected`` saying why.
-
-        Clients reuse a token for its lifetime, so a verified token is remembered (by its
-        exact string) until it expires, for at most ``CACHE_SECONDS``: the bound on how
-        long a key removed from the issuer's JWKS keeps working for tokens already seen.
-
-        Keying by the string is sound although one token may have several valid strings
-        (ECDSA's ``(r, n - s)``, see ``jws``): an entry holds only the outcome of full
-        verification of that very string, and another string, even one carrying the same
-        claims, is verified in full before it gets an entry of its own. The cache never
-        answers for a string it has not verified, so it needs no uniqueness.
-        """
-        now = self._clock()
-        hit = self._verified.get(token)
-        if hit is not None:
-            if now < hit.until:
-                return hit
-            del self._verified[token]
-        verified = self._verify(token, now)
-        if len(self._verified) >= CACHE_SIZE:
-            self._verified.popitem(last=False)
-        self._verified[token] = verified
-        return verified
+        """Return the verified claims or raise a ``TokenRejected`` saying why. Every call
+        verifies in full; the authorizer remembers verified tokens (``decision.py``) for
+        as long as ``VerifiedToken.until`` says the verification counts."""
+        return self._verify(token, self._clock())
 
     @property
     def clock(self) -> Callable[[], float]:

@@ -144,3 +144,15 @@ def jwk_of(public_key: PublicKey, kid: str | None, alg: str | None = None) -> di
 
 def _uint(value: int) -> str:
     return b64url(value.to_bytes((value.bit_length() + 7) // 8))
+
+
+P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+
+
+def other_ecdsa_form(token: str) -> str:
+    """The same ES256 token with its signature (r, s) turned into (r, n - s): a second
+    valid spelling that needs no key, only the token (see authorizer/jws.py)."""
+    header, payload, signature = token.split(".")
+    raw = base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4))
+    r, s = int.from_bytes(raw[:32]), int.from_bytes(raw[32:])
+    return ".".join([header, payload, b64url(r.to_bytes(32) + (P256_ORDER - s).to_bytes(32))])

@@ -3,7 +3,8 @@ exits 1 when a target is missed.
 
 The process looks like the deployed broker function (``lambda_env``: the Lambda runtime's
 variables, ``POWERTOOLS_*`` from template.yaml); metrics are on; the audit lines go to a
-file where they are checked, and while timing to a line-buffered pipe. Timings are
+file where they are checked, and while timing to a line-buffered pipe whose reader shares
+the process's one CPU (``lambda_env.one_cpu``). Timings are
 medians of interleaved rounds against a floor measured in the same run (``timing``).
 
 The broker runs in process against the real test identity provider (``tests/idp``,
@@ -38,7 +39,7 @@ from types import ModuleType
 from typing import Any
 
 from tools.bench import memory
-from tools.bench.lambda_env import environment, piped_stdout
+from tools.bench.lambda_env import environment, one_cpu, piped_stdout
 from tools.bench.timing import Count, Figure, Rounds, Row, finish, progress, render
 
 TARGET_CACHE_HIT = 4.0  # warm cache-hit handle() / (json.loads(event) + json.dumps(response))
@@ -184,7 +185,7 @@ def cache_hit(handler: ModuleType, state: Any, idp: Any, scratch: Path) -> list[
         loads(event_json)
         dumps(response)
 
-    with piped_stdout():
+    with one_cpu(), piped_stdout():  # the function and its output's reader on one CPU
         rounds = Rounds(floor)
         rounds.add("hit", lambda: handle(state, event))
         rounds.add("refused", lambda: handle(state, refusal))

@@ -14,7 +14,7 @@ from typing import Any
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from authorizer.verifier import CACHE_SIZE
+from authorizer.decision import TOKENS_KEPT
 
 ISSUER = "https://idp.example.com/oauth2/default"
 AUDIENCE = "api://orders"
@@ -42,12 +42,12 @@ class Fixture:
     token: str
     signing_input: bytes
     signature: bytes
-    fresh_tokens: list[str]  # distinct tokens, more than the verifier's cache holds
+    fresh_tokens: list[str]  # distinct tokens, more than the authorizer remembers
 
 
-# Three disjoint pools (one per figure that needs new tokens), each twice the verified-token
-# cache: cycling through a pool never finds a token still cached.
-FRESH_TOKENS = 3 * 2 * CACHE_SIZE
+# Three disjoint pools (one per figure that needs new tokens), each twice the tokens the
+# authorizer remembers: cycling through a pool never finds a token it knows.
+FRESH_TOKENS = 3 * 2 * TOKENS_KEPT
 
 
 def make_fixture() -> Fixture:

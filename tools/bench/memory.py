@@ -4,8 +4,8 @@ Each figure is measured in a fresh process with the deployed function's environm
 (``lambda_env``), so nothing of the benchmark's own process counts:
 
 - the authorizer with the 50-route config after one decision, then after 1,024 more new
-  tokens: its verified-token cache holds at most ``verifier.CACHE_SIZE`` (1,024) tokens,
-  each until it expires or for ``CACHE_SECONDS`` at the most;
+  tokens: it remembers at most ``decision.TOKENS_KEPT`` (1,024) verified tokens, each with
+  its latest decision, until it expires or for ``verifier.CACHE_SECONDS`` at the most;
 - the broker after its first import, then holding 1,024 tokens of 1 KiB in its token cache,
   which holds at most ``token_cache.MAX_ENTRIES`` (1,024) grants, least recently used
   evicted.
@@ -94,7 +94,7 @@ def _authorizer(tokens_file: str) -> dict[str, float]:
         call(token)
     authorizer = handler.runtime.authorizer
     assert authorizer is not None
-    assert len(authorizer.verifier._verified) == TOKENS
+    assert len(authorizer._seen) == TOKENS
     return {"warm": warm, "full": resident_mib()}
 
 

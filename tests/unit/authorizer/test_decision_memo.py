@@ -1,5 +1,6 @@
-"""The authorizer remembers the decision for a verified token, and never longer than the
-token's verification counts: a repeated request is answered as the config says, always."""
+"""The authorizer remembers each verified token with its latest decision, and never longer
+than the token's verification counts: a repeated request is answered as the config says,
+always, and a token string it has not verified is never answered from memory."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ import time
 from typing import Any
 
 from authorizer.config import validate
-from authorizer.decision import DECISIONS_KEPT, Authorizer
+from authorizer.decision import TOKENS_KEPT, Authorizer
+from authorizer.jwks import TTL_SECONDS
 from authorizer.verifier import CACHE_SECONDS, Verifier
 from tests.support.issuer import AUDIENCE, ISSUER, LocalIssuer
+from tests.support.signing import other_ecdsa_form
 
 PREFIX = "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod"
 CONFIG = {
@@ -29,9 +32,13 @@ class Clock:
         return self.now
 
 
-def authorizer(idp: LocalIssuer, clock: Clock, config: dict[str, Any] = CONFIG) -> Authorizer:
+def authorizer(
+    idp: LocalIssuer, clock: Clock, config: dict[str, Any] = CONFIG, keys: Clock | None = None
+) -> Authorizer:
+    """``clock`` is the wall clock of the token's times; ``keys`` the key cache's."""
     cfg = validate(config)
-    return Authorizer(cfg, Verifier(cfg.issuers, idp, clock=clock))
+    monotonic = keys or Clock()
+    return Authorizer(cfg, Verifier(cfg.issuers, idp, clock=clock, monotonic=monotonic))
 
 
 def event(token: str, resource: str = "GET/orders/42") -> dict[str, Any]:
@@ -101,10 +108,48 @@ def test_refusals_before_verification_are_never_remembered() -> None:
     assert auth.decide(event(tok)).effect == "allow"
 
 
-def test_the_remembered_decisions_stay_bounded() -> None:
-    idp, clock = LocalIssuer(), Clock()
-    auth = authorizer(idp, clock)
+def test_a_withdrawn_key_stops_working_for_remembered_tokens_within_the_bound() -> None:
+    idp, clock, keys = LocalIssuer(), Clock(), Clock()
+    auth = authorizer(idp, clock, keys=keys)
+    tok = token(idp, clock, lifetime=10 * CACHE_SECONDS)
+    assert auth.decide(event(tok)).effect == "allow"
+    idp.rotate("k2", keep_old=False)  # the issuer withdraws k1
+    keys.now += TTL_SECONDS  # the key cache refreshes on its next use
+    clock.now += CACHE_SECONDS - 1
+    assert auth.decide(event(tok)).effect == "allow"  # still remembered
+    assert auth.decide(event(tok, "POST/orders")).reason == "scope_missing"  # decided anew
+    clock.now += 1
+    assert auth.decide(event(tok)).reason == "kid_unknown"
+
+
+def test_another_string_of_a_remembered_token_is_verified_in_full() -> None:
+    """Both ECDSA forms (r, s) and (r, n - s) verify (see jws.py), but only the string that
+    was verified is remembered: the other is checked against the issuer's keys."""
+    es = {"issuers": [{**CONFIG["issuers"][0], "algorithms": ["ES256"]}]}
+    idp, clock, keys = LocalIssuer(alg="ES256", kid="e1"), Clock(), Clock()
+    auth = authorizer(idp, clock, {**CONFIG, **es}, keys=keys)
     tok = token(idp, clock, lifetime=300)
-    for n in range(DECISIONS_KEPT + 50):
+    assert auth.decide(event(tok)).effect == "allow"
+    assert auth.decide(event(other_ecdsa_form(tok), "POST/orders")).reason == "scope_missing"
+    idp.rotate("e2", keep_old=False, alg="ES256")  # the issuer withdraws e1
+    keys.now += TTL_SECONDS
+    assert auth.decide(event(tok)).effect == "allow"  # this very string was verified
+    other = other_ecdsa_form(tok)
+    assert auth.decide(event(other, "POST/orders")).effect == "deny"  # verified before too
+    tampered = tok[:-6] + ("AAAAAA" if not tok.endswith("AAAAAA") else "BBBBBB")
+    assert auth.decide(event(tampered)).effect == "unauthenticated"
+
+
+def test_the_remembered_tokens_stay_bounded() -> None:
+    idp, clock = LocalIssuer(alg="ES256", kid="e1"), Clock()
+    es = {"issuers": [{**CONFIG["issuers"][0], "algorithms": ["ES256"]}]}
+    auth = authorizer(idp, clock, {**CONFIG, **es})
+    tokens = [
+        idp.token("orders:read", sub="svc", jti=f"t{n}", exp=int(clock.now) + 300)
+        for n in range(TOKENS_KEPT + 50)
+    ]
+    for n, tok in enumerate(tokens):
         assert auth.decide(event(tok, f"GET/orders/{n}")).effect == "allow"
-    assert len(auth._decided) == DECISIONS_KEPT
+    assert len(auth._seen) == TOKENS_KEPT
+    assert tokens[0] not in auth._seen  # the oldest went first
+    assert auth.decide(event(tokens[0], "GET/orders/0")).effect == "allow"  # verified again

@@ -251,3 +251,33 @@ def test_decision_log_line_names_the_reason_and_never_the_token(
     text = json.dumps([r.__dict__ for r in caplog.records], default=str)
     for part in token.split(".") + bad.split("."):
         assert part not in text
+
+
+def test_each_decision_is_counted_by_effect_and_reason(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The metrics docs/operations.md names (and the template's alarms read): Allow, Deny
+    and Unauthenticated, each with its reason, published as EMF when flushed."""
+    from authorizer import handler
+
+    monkeypatch.setattr(handler.metrics, "enabled", True)
+    handler.metrics.flush()  # counts of earlier tests are not this test's
+    capsys.readouterr()
+    idp = LocalIssuer()
+    state = runtime(idp)
+    token = idp.token("orders:read")
+    assert status(state, event("rest_token", token)) == 200
+    assert status(state, event("rest_token", token, "POST", "/orders")) == 403
+    assert status(state, event("rest_token", idp.token(exp=1))) == 401
+    handler.metrics.flush()
+    counted: dict[tuple[str, str | None], list[float]] = {}
+    for line in capsys.readouterr().out.splitlines():
+        emf = json.loads(line)
+        (metric,) = emf["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+        if metric["Name"] != "JwksFetch":  # the key fetch, counted when it happens
+            counted[metric["Name"], emf.get("reason")] = emf[metric["Name"]]
+    assert counted == {
+        ("Allow", "granted"): [1.0],
+        ("Deny", "scope_missing"): [1.0],
+        ("Unauthenticated", "expired"): [1.0],
+    }

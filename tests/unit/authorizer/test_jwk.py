@@ -11,10 +11,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from authorizer.errors import InvalidSignature, KeyMismatch, KeyNotFound
 from authorizer.jwk import JwkError, KeySet, VerificationKey, load_jwk, load_jwks
 from authorizer.jws import ALGORITHMS, b64url_decode, parse, verify_signature
-from tests.support.signing import KEY_FOR_ALG, b64url, jwk_of, private_key, sign
+from tests.support.signing import KEY_FOR_ALG, P256_ORDER, b64url, jwk_of, private_key, sign
 
 CLAIMS = {"sub": "alice"}
-P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 
 
 def public_jwk(kind: str, kid: str | None = "k1", alg: str | None = None) -> dict[str, object]:

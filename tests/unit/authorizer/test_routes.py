@@ -133,11 +133,12 @@ def test_remembered_matches_are_the_matches_and_stay_bounded() -> None:
     # in an HTTP API, so an answer kept for the wrong API type would show.
     keys = ("GET /orders/{id}", "ANY /orders/{proxy+}", "GET /orders/special", "$connect")
     shared = table(*keys)
+    kinds: list[tuple[ApiType, str]] = [("rest", "GET"), ("rest", "POST"), ("http", "POST")]
     requests: list[tuple[ApiType, str, str]] = [
         (api, method, f"/{where}/{n}")
         for n in range(MATCHES_KEPT // 2 + 10)
         for where in ("orders", "files")
-        for api, method in (("rest", "GET"), ("rest", "POST"), ("http", "POST"))
+        for api, method in kinds
     ]
     requests += [("rest", "GET", "/orders/special"), ("websocket", "", "$connect")] * 3
     for api, method, path in requests + requests[:50]:
