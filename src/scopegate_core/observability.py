@@ -32,14 +32,20 @@ _ENCODER = json.JSONEncoder(separators=(",", ":"), default=str)
 
 
 def to_json(value: object) -> str:
-    """Compact JSON text for a log line, by orjson: about a tenth of the ``json`` module's
+    """Compact JSON text for a log line (``to_json_bytes``, decoded)."""
+    return to_json_bytes(value).decode()
+
+
+def to_json_bytes(value: object) -> bytes:
+    """Compact UTF-8 JSON for a log line, by orjson: about a tenth of the ``json`` module's
     cost on a decision line's fields (``make bench``), which is paid on every request.
     What orjson refuses (an integer beyond 64 bits, a lone surrogate) falls back to
-    ``json``, which writes everything; anything else unknown is written as its ``str``."""
+    ``json``, which writes everything (ASCII, with escapes); anything else unknown is
+    written as its ``str``."""
     try:
-        return orjson.dumps(value, default=str).decode()
+        return orjson.dumps(value, default=str)
     except (TypeError, orjson.JSONEncodeError):
-        return _ENCODER.encode(value)
+        return _ENCODER.encode(value).encode()
 
 
 class LeanJsonFormatter(BasePowertoolsFormatter):
@@ -48,17 +54,18 @@ class LeanJsonFormatter(BasePowertoolsFormatter):
 
     The parts that do not change from line to line (the level and message, the keys, the
     trace id of the current invocation) are encoded once and reused: a line costs one
-    encoding of its ``fields``.
+    encoding of its ``fields``. Lines are built as UTF-8 bytes (``encoded_line``), which
+    ``RequestLog`` writes as they are: no text is decoded only to be encoded again.
     """
 
     def __init__(self, service: str) -> None:
         super().__init__()
         self._keys: dict[str, Any] = {"service": service}
-        self._heads: dict[tuple[str, str], str] = {}  # (level, message) -> '{"level":...'
-        self._keys_text = ""
+        self._heads: dict[tuple[str, str], bytes] = {}  # (level, message) -> b'{"level":...'
+        self._keys_json = b""  # ',"service":...' or nothing
         self._reserved: frozenset[str] = frozenset()
-        self._trace: str | None = None  # the raw _X_AMZN_TRACE_ID the text below is for
-        self._trace_text = ""
+        self._trace: str | None = None  # the raw _X_AMZN_TRACE_ID the bytes below are for
+        self._trace_json = b""
         self._keys_changed()
 
     def append_keys(self, **additional_keys: Any) -> None:
@@ -78,7 +85,7 @@ class LeanJsonFormatter(BasePowertoolsFormatter):
         self._keys_changed()
 
     def _keys_changed(self) -> None:
-        self._keys_text = to_json(self._keys)[1:-1] if self._keys else ""
+        self._keys_json = b"," + to_json_bytes(self._keys)[1:-1] if self._keys else b""
         self._reserved = frozenset(("level", "message", "timestamp", "xray_trace_id", *self._keys))
 
     def format(self, record: logging.LogRecord) -> str:
@@ -89,20 +96,36 @@ class LeanJsonFormatter(BasePowertoolsFormatter):
         self, level: str, message: str, created: float, fields: Mapping[str, Any] | None
     ) -> str:
         """The JSON text of one log line (without its newline)."""
+        return self.encoded_line(level, message, created, fields).decode()
+
+    def encoded_line(
+        self, level: str, message: str, created: float, fields: Mapping[str, Any] | None
+    ) -> bytes:
+        """The UTF-8 JSON of one log line (without its newline)."""
         trace = os.environ.get("_X_AMZN_TRACE_ID")
         if fields and not self._reserved.isdisjoint(fields):
             return self._merged(level, message, created, trace, fields)
         head = self._heads.get((level, message))
         if head is None:
-            head = f'{{"level":{to_json(level)},"message":{to_json(message)},"timestamp":'
+            head = b'{"level":%s,"message":%s,"timestamp":' % (
+                to_json_bytes(level),
+                to_json_bytes(message),
+            )
             if len(self._heads) < 64:  # a handful of (level, message) pairs repeat
                 self._heads[level, message] = head
         if trace != self._trace:
             self._trace = trace
-            self._trace_text = ',"xray_trace_id":' + to_json(_trace_id(trace)) if trace else ""
-        keys = "," + self._keys_text if self._keys_text else ""
-        body = "," + to_json(fields)[1:-1] if fields else ""
-        return f"{head}{round(created * 1000)}{keys}{self._trace_text}{body}}}"
+            self._trace_json = (
+                b',"xray_trace_id":' + to_json_bytes(_trace_id(trace)) if trace else b""
+            )
+        body = b"," + to_json_bytes(fields)[1:-1] if fields else b""
+        return b"%s%d%s%s%s}" % (
+            head,
+            round(created * 1000),
+            self._keys_json,
+            self._trace_json,
+            body,
+        )
 
     def _merged(
         self,
@@ -111,7 +134,7 @@ class LeanJsonFormatter(BasePowertoolsFormatter):
         created: float,
         trace: str | None,
         fields: Mapping[str, Any],
-    ) -> str:
+    ) -> bytes:
         """A line whose fields override the standard keys (rare): one dict, in key order."""
         line: dict[str, Any] = {
             "level": level,
@@ -122,7 +145,7 @@ class LeanJsonFormatter(BasePowertoolsFormatter):
         if trace:
             line["xray_trace_id"] = _trace_id(trace)
         line.update(fields)
-        return to_json(line)
+        return to_json_bytes(line)
 
 
 def _trace_id(header: str) -> str:
@@ -137,7 +160,8 @@ class RequestLog:
     ``LogRecord`` (about 20 attributes, ``time.time_ns`` and ``os.getpid`` among them),
     filters, propagation to the root logger (whose Lambda handler Powertools mutes with a
     ``SuppressFilter``) and ``StreamHandler.emit``. Where that is all that would happen, this
-    writes the same text through the same formatter to the same stream, under the handler's
+    writes the same line through the same formatter to the same stream (as UTF-8 to its
+    bytes beneath, when it has them, after any text written before), under the handler's
     lock and after the same level check (``POWERTOOLS_LOG_LEVEL``, sampling). Where anything
     else would see the record (another handler, or one on the root logger that Powertools
     did not mute, such as pytest's ``caplog``), it logs through ``Logger.info`` as usual.
@@ -156,13 +180,19 @@ class RequestLog:
         if not self._direct():
             self._logger.info(message, extra={"fields": fields})
             return
-        text = self._formatter.line("INFO", message, time.time(), fields) + "\n"
+        line = self._formatter.encoded_line("INFO", message, time.time(), fields) + b"\n"
         handler = self._handler
         handler.acquire()
         try:
             stream = handler.stream  # type: ignore[attr-defined]
-            stream.write(text)
-            stream.flush()
+            binary = getattr(stream, "buffer", None)  # a text stream's bytes underneath
+            if binary is None:
+                stream.write(line.decode())
+                stream.flush()
+            else:  # the bytes as they are, after any text written before them
+                stream.flush()
+                binary.write(line)
+                binary.flush()
         finally:
             handler.release()
 

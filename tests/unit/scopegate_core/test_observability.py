@@ -3,6 +3,7 @@ line ``Logger.info`` would write; the level and other handlers are respected."""
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 from typing import Any
@@ -15,9 +16,9 @@ from scopegate_core.observability import LeanJsonFormatter, RequestLog, to_json
 FIELDS = {"decision": "allow", "reason": "granted", "sub": "svc-1", "route": "GET /orders/{id}"}
 
 
-@pytest.fixture
-def no_root_handlers(monkeypatch: pytest.MonkeyPatch) -> None:
-    """As in Lambda, where the root handler is muted by Powertools' SuppressFilter."""
+def mute_root(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As in Lambda, where the root handler is muted by Powertools' SuppressFilter. Called
+    in the test itself: pytest adds its own root handlers after the fixtures are set up."""
     monkeypatch.setattr(logging.root, "handlers", [])
 
 
@@ -32,10 +33,12 @@ def lines(text: str) -> list[dict[str, Any]]:
 
 
 def test_the_direct_line_is_the_loggers_line(
-    no_root_handlers: None, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    mute_root(monkeypatch)
     monkeypatch.setenv("_X_AMZN_TRACE_ID", "Root=1-abc-def;Parent=1;Sampled=1")
     logger, request_log = logger_pair("obs-same")
+    assert request_log._direct()  # written straight to the stream, not through logging
     logger.info("decision", extra={"fields": FIELDS})
     request_log.info("decision", FIELDS)
     via_logger, direct = lines(capsys.readouterr().out)
@@ -44,9 +47,37 @@ def test_the_direct_line_is_the_loggers_line(
     assert direct["xray_trace_id"] == "1-abc-def"
 
 
-def test_a_new_trace_header_is_read_for_every_line(
-    no_root_handlers: None, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("kind", ["text over bytes", "text only"])
+def test_the_line_follows_what_was_written_before_it_on_any_stream(
+    monkeypatch: pytest.MonkeyPatch, kind: str
 ) -> None:
+    """The line goes to a text stream's bytes (sys.stdout's) after the text written
+    before it, and to a stream with no bytes beneath (io.StringIO) as text."""
+    raw = io.BytesIO()
+    stream: io.TextIOBase = (
+        io.TextIOWrapper(raw, encoding="utf-8") if kind == "text over bytes" else io.StringIO()
+    )
+    formatter = LeanJsonFormatter("obs-streams")
+    logger = Logger(service="obs-streams", logger_formatter=formatter, logger_handler=None)
+    logger.registered_handler.stream = stream  # type: ignore[attr-defined]
+    mute_root(monkeypatch)
+    request_log = RequestLog(logger, formatter)
+    assert request_log._direct()  # the path this test is about
+    stream.write("before\n")  # still in the text layer's buffer
+    request_log.info("décision", FIELDS)
+    stream.write("after\n")
+    stream.flush()
+    text = raw.getvalue().decode() if kind == "text over bytes" else stream.getvalue()  # type: ignore[attr-defined]
+    before, line, after = text.splitlines()
+    assert (before, after) == ("before", "after")
+    assert json.loads(line)["message"] == "décision"
+    assert {k: json.loads(line)[k] for k in FIELDS} == FIELDS
+
+
+def test_a_new_trace_header_is_read_for_every_line(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mute_root(monkeypatch)
     _, request_log = logger_pair("obs-trace")
     for root in ("1-aaa", "1-bbb"):
         monkeypatch.setenv("_X_AMZN_TRACE_ID", f"Root={root};Sampled=1")
@@ -58,8 +89,9 @@ def test_a_new_trace_header_is_read_for_every_line(
 
 
 def test_the_log_level_is_respected(
-    no_root_handlers: None, capsys: pytest.CaptureFixture[str]
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    mute_root(monkeypatch)
     _, request_log = logger_pair("obs-level", level="WARNING")
     request_log.info("decision", FIELDS)
     assert capsys.readouterr().out == ""
@@ -75,8 +107,9 @@ def test_where_another_handler_listens_the_line_goes_through_logging(
 
 
 def test_fields_named_like_standard_keys_replace_them_in_place(
-    no_root_handlers: None, capsys: pytest.CaptureFixture[str]
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    mute_root(monkeypatch)
     logger, request_log = logger_pair("obs-merge")
     logger.append_keys(request_id="r-1")
     request_log.info("decision", {"service": "override", "reason": "x"})
