@@ -203,10 +203,11 @@ class RequestLog:
             return False
         if not std.propagate:
             return True
-        for handler in logging.root.handlers:
-            if not any(
-                isinstance(f, SuppressFilter) and f.logger == self._service for f in handler.filters
-            ):
+        for handler in logging.root.handlers:  # in Lambda, the runtime's one (muted)
+            for f in handler.filters:  # a loop, not any(): this runs on every request
+                if isinstance(f, SuppressFilter) and f.logger == self._service:
+                    break
+            else:
                 return False
         return True
 

@@ -51,7 +51,7 @@ from tools.bench.fixture import (
     make_fixture,
     rest_token_event,
 )
-from tools.bench.lambda_env import environment, one_cpu, piped_stdout
+from tools.bench.lambda_env import environment, one_cpu, piped_stdout, runtime_logging
 from tools.bench.timing import Figure, Rounds, Row, finish, progress, render
 
 TARGET_VERIFY = 1.5  # Verifier.verify, new token / bare verify
@@ -121,6 +121,7 @@ def warm(
     if verifier.verify(fx.token).claims["sub"] != "00u1a2b3c4d5e6f7g8h9":
         raise SystemExit("bench: Verifier.verify did not verify the token as expected")
 
+    runtime_logging()
     import authorizer.handler as handler  # its init phase: config, keys over HTTP
 
     if server.hits != 1:

@@ -39,7 +39,7 @@ from types import ModuleType
 from typing import Any
 
 from tools.bench import memory
-from tools.bench.lambda_env import environment, one_cpu, piped_stdout
+from tools.bench.lambda_env import environment, one_cpu, piped_stdout, runtime_logging
 from tools.bench.timing import Count, Figure, Rounds, Row, finish, progress, render
 
 TARGET_CACHE_HIT = 4.0  # warm cache-hit handle() / (json.loads(event) + json.dumps(response))
@@ -212,6 +212,7 @@ def main() -> int:
     import boto3
     from moto import mock_aws
 
+    runtime_logging()  # as Lambda's runtime, before the handler's Logger is made
     import token_broker.handler as handler
     from tools.local.broker_harness import WORKER_ROLE, put_secret, runtime
     from tools.local.idp import ORDERS_API, IdentityProvider, default_clients

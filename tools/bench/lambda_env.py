@@ -10,6 +10,10 @@ function variables that are plain values or ``!Ref`` a parameter with a default
 ``piped_stdout()`` points file descriptor 1 at a pipe drained by another process, line
 buffered: in Lambda the runtime reads the function's output from a pipe.
 
+``runtime_logging()`` gives the root logger a handler, as Lambda's Python runtime does
+before it imports the handler (Powertools then mutes it for the function's own records,
+and the per-request line checks that on every call).
+
 ``one_cpu()`` keeps the process, and the pipe's reader it starts, on one CPU. Lambda gives
 a function CPU in proportion to its memory (the equivalent of one vCPU at 1,769 MB; the
 template's functions have 512 MB), so the function and the reader of its output share
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import os
 import subprocess
 import sys
@@ -75,6 +80,14 @@ def environment(function: str, template: dict[str, Any] | None = None) -> dict[s
                 if default is not None and default != "":
                     env[key] = str(default)
     return env
+
+
+def runtime_logging() -> None:
+    """A root handler like the runtime's (its output goes to stderr); once per process."""
+    if not any(getattr(h, "lambda_runtime_like", False) for h in logging.root.handlers):
+        handler = logging.StreamHandler()
+        handler.lambda_runtime_like = True  # type: ignore[attr-defined]
+        logging.root.addHandler(handler)
 
 
 @contextlib.contextmanager

@@ -136,3 +136,20 @@ def test_every_value_is_written_as_json(value: dict[str, Any]) -> None:
     assert list(decoded) == list(value)
     if "n" in value:
         assert decoded["n"] == 2**70  # exactly, not rounded: json's encoder took it
+
+
+def test_a_root_handler_muted_by_powertools_does_not_stop_the_direct_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """In Lambda the runtime's root handler is there before the Logger, which mutes it for
+    its service (SuppressFilter): the line is still written directly. A root handler that
+    is not muted, added later, would see the record: then it goes through logging."""
+    runtime = logging.StreamHandler(io.StringIO())
+    monkeypatch.setattr(logging.root, "handlers", [runtime])
+    _, request_log = logger_pair("obs-muted")
+    assert request_log._direct()
+    other = logging.StreamHandler(io.StringIO())
+    logging.root.handlers.append(other)
+    assert not request_log._direct()
+    request_log.info("decision", FIELDS)
+    assert other.stream.getvalue() == "decision\n"  # its own format
