@@ -7,6 +7,7 @@ import pytest
 from authorizer.config import validate
 from authorizer.errors import (
     AlgorithmNotAllowed,
+    ClaimRejected,
     IssuerUnknown,
     KeyNotFound,
 )
@@ -38,6 +39,20 @@ def verifier(
     }
     config = validate({"issuers": [issuer], "routes": [{"route": "GET /x", "scopes": ["s"]}]})
     return Verifier(config.issuers, idp, clock=wall, monotonic=mono)
+
+
+def test_a_token_verifies_until_the_second_it_expires() -> None:
+    idp = LocalIssuer()
+    token = idp.token(exp=2_000_000_100, iat=2_000_000_000)
+    wall, mono = Clock(2_000_000_050), Clock(0)
+    v = verifier(idp, wall, mono)
+    assert v.verify(token).claims["sub"] == "client-1"
+    wall.now = 2_000_000_099
+    assert v.verify(token).scopes == {"orders:read"}
+    wall.now = 2_000_000_100
+    with pytest.raises(ClaimRejected) as e:
+        v.verify(token)
+    assert e.value.reason == "expired"
 
 
 def test_a_verification_counts_until_expiry_with_leeway_and_at_most_cache_seconds() -> None:
