@@ -92,6 +92,8 @@ class Authorizer:
                 if seen.where == where:
                     return seen.decision
                 decision = self._decide(request, seen.token)
+                # Replaces the entry in place; had another thread just evicted it, this
+                # adds one beyond TOKENS_KEPT until the next new token evicts again.
                 self._seen[request.token] = _Seen(seen.token, where, decision)
                 return decision
             self._seen.pop(request.token, None)  # pop, not del: the local stack runs threads

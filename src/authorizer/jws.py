@@ -8,10 +8,10 @@ signature need not be. Anyone holding an ECDSA-signed token can turn its signatu
 forms, so neither is refused). Two different strings can therefore carry the same signed
 header and payload, and nothing may use the token string as the token's identity (for
 replay checks, revocation, counting); what a string may key is only "this exact string
-passed full verification" (see ``verifier``). Header members that point at keys
-(``jwk``, ``jku``, ``x5u``, ``x5c``) are never read: keys come only from the issuer's
-configured JWKS. Every failure raises a ``TokenRejected`` subclass whose message never
-quotes the token.
+passed full verification" (see ``decision``, which remembers verified tokens). Header
+members that point at keys (``jwk``, ``jku``, ``x5u``, ``x5c``) are never read: keys come
+only from the issuer's configured JWKS. Every failure raises a ``TokenRejected``
+subclass whose message never quotes the token.
 """
 
 from __future__ import annotations
@@ -134,10 +134,10 @@ def _json_object(data: bytes, part: str) -> dict[str, object]:
     which accepts or refuses it exactly as before."""
     try:
         value = orjson.loads(data)
-    except orjson.JSONDecodeError:
-        return _strict_json_object(data, part)
-    if type(value) is dict and orjson.dumps(value) == data:
-        return value
+        if type(value) is dict and orjson.dumps(value) == data:
+            return value
+    except (orjson.JSONDecodeError, orjson.JSONEncodeError):  # dumps stops at depth 254
+        pass
     return _strict_json_object(data, part)
 
 

@@ -28,6 +28,7 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 FLUSH_SECONDS = 60.0
+_UTF8 = frozenset({"utf-8", "UTF-8", "utf8", "UTF8"})  # how streams spell it
 _ENCODER = json.JSONEncoder(separators=(",", ":"), default=str)
 
 
@@ -185,8 +186,9 @@ class RequestLog:
         handler.acquire()
         try:
             stream = handler.stream  # type: ignore[attr-defined]
-            binary = getattr(stream, "buffer", None)  # a text stream's bytes underneath
-            if binary is None:
+            # The text stream's bytes underneath, where they are UTF-8 (Lambda's stdout).
+            binary = getattr(stream, "buffer", None)
+            if binary is None or getattr(stream, "encoding", None) not in _UTF8:
                 stream.write(line.decode())
                 stream.flush()
             else:  # the bytes as they are, after any text written before them

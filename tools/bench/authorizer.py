@@ -109,8 +109,9 @@ def check_output(handler: ModuleType, event: dict[str, Any], scratch: Path) -> N
 
 def warm(
     fx: Fixture, server: JwksServer, scratch: Path, rounds_run: int = ROUNDS
-) -> tuple[list[Row], str]:
-    """The in-process figures and the profile summary of a new-token call."""
+) -> tuple[list[Row], str, bool]:
+    """The in-process figures, the profile summary of a new-token call, and whether they
+    ran on one CPU (``lambda_env.one_cpu``)."""
     issuers = handler_config(server.url)["issuers"]
     from authorizer.config import validate
     from authorizer.decision import TOKENS_KEPT
@@ -152,7 +153,7 @@ def warm(
 
     # The tokens of the verify figure never reach the handler's caches: new to it here.
     apart_events = itertools.cycle([rest_token_event(t) for t in fx.fresh_tokens[:pool]])
-    with one_cpu() as (_, other_cpu):
+    with one_cpu() as (cpu, other_cpu):
         with piped_stdout():
             rounds = Rounds(floor)
             rounds.add("verify", lambda: verifier.verify(next(fresh)))
@@ -189,7 +190,7 @@ def warm(
         rounds.figure("  of it: the decision line, back to back to the pipe", "log"),
         rounds.figure("PyJWT's jwt.decode of a new token, for comparison", "pyjwt"),
     ]
-    return rows, profile
+    return rows, profile, cpu is not None
 
 
 def _parse_event() -> Any:
@@ -236,17 +237,18 @@ def main() -> int:
     with JwksServer(fx.jwks) as server, tempfile.TemporaryDirectory() as scratch:
         env = deployed(handler_config(server.url))
         progress(f"in process: {rounds_run} interleaved rounds of each figure and the floor")
-        rows, profile = warm(fx, server, Path(scratch), rounds_run)
+        rows, profile, pinned = warm(fx, server, Path(scratch), rounds_run)
         if not args.quick:
             progress(f"cold start: {cold.RUNS} fresh processes of each kind, alternating")
             rows += cold.figures(fx, env, server)
             progress("memory: a fresh process holding 1,024 verified tokens")
             rows += memory.authorizer_figures(env, fx)
     print(render(rows))
-    print("in process: medians of interleaved rounds in thread CPU time;")
+    where = "on one CPU with the pipe's reader" if pinned else "NOT pinned to one CPU"
+    print(f"in process: medians of interleaved rounds in thread CPU time, {where};")
     print("cold: medians of process CPU time")
     print(profile)
-    return finish(rows, started, args.json, profile=profile.splitlines())
+    return finish(rows, started, args.json, profile=profile.splitlines(), one_cpu=pinned)
 
 
 if __name__ == "__main__":

@@ -95,13 +95,14 @@ def one_cpu() -> Iterator[tuple[int | None, int | None]]:
     """This process on one CPU (the last it may use) until the block ends. Gives that CPU
     and another one it may use, for ``piped_stdout(reader_cpu=...)``; None for either
     where there is none or affinity cannot be set (then nothing changes)."""
-    if not hasattr(os, "sched_setaffinity"):
+    try:
+        allowed = os.sched_getaffinity(0)
+        cpu = max(allowed)
+        os.sched_setaffinity(0, {cpu})
+    except (AttributeError, OSError):  # not Linux, or a sandbox that forbids it
         yield None, None
         return
-    allowed = os.sched_getaffinity(0)
-    cpu = max(allowed)
     other = min(allowed - {cpu}, default=None)
-    os.sched_setaffinity(0, {cpu})
     try:
         yield cpu, other
     finally:

@@ -533,3 +533,20 @@ def test_the_fast_json_reader_reads_exactly_what_the_strict_one_does(
     assert repr(_reading(data)) == repr(expected)  # int stays int, float float
     if spelling == "duplicated" and value:
         assert expected is MalformedToken
+
+
+@pytest.mark.parametrize("depth", [253, 254, 300, 1023, 1024, 1100])
+@pytest.mark.parametrize("part", ["header", "payload"])
+def test_deep_json_gets_the_strict_readers_answer_not_a_crash(depth: int, part: str) -> None:
+    """orjson reads deeper than it writes (it refuses to write past depth 254): such a
+    segment goes to the strict reader, which reads it like any other."""
+    deep = b'"d":' + b"[" * depth + b"]" * depth
+    header = b'{"alg":"ES256",' + deep + b"}" if part == "header" else b'{"alg":"ES256"}'
+    payload = b'{"sub":"a",' + deep + b"}" if part == "payload" else b'{"sub":"a"}'
+    parsed = parse(raw_token(header, payload))
+    nested: object = (parsed.header if part == "header" else parsed.payload)["d"]
+    for _ in range(depth - 1):
+        assert type(nested) is list
+        assert len(nested) == 1
+        nested = nested[0]
+    assert nested == []

@@ -47,15 +47,17 @@ def test_the_direct_line_is_the_loggers_line(
     assert direct["xray_trace_id"] == "1-abc-def"
 
 
-@pytest.mark.parametrize("kind", ["text over bytes", "text only"])
+@pytest.mark.parametrize("kind", ["text over bytes", "text only", "latin-1 over bytes"])
 def test_the_line_follows_what_was_written_before_it_on_any_stream(
     monkeypatch: pytest.MonkeyPatch, kind: str
 ) -> None:
-    """The line goes to a text stream's bytes (sys.stdout's) after the text written
-    before it, and to a stream with no bytes beneath (io.StringIO) as text."""
+    """The line goes to a UTF-8 text stream's bytes (sys.stdout's) after the text written
+    before it, and as text to a stream with no bytes beneath (io.StringIO) or other ones."""
     raw = io.BytesIO()
     stream: io.TextIOBase = (
-        io.TextIOWrapper(raw, encoding="utf-8") if kind == "text over bytes" else io.StringIO()
+        io.StringIO()
+        if kind == "text only"
+        else io.TextIOWrapper(raw, encoding="latin-1" if kind.startswith("latin") else "utf-8")
     )
     formatter = LeanJsonFormatter("obs-streams")
     logger = Logger(service="obs-streams", logger_formatter=formatter, logger_handler=None)
@@ -67,7 +69,11 @@ def test_the_line_follows_what_was_written_before_it_on_any_stream(
     request_log.info("décision", FIELDS)
     stream.write("after\n")
     stream.flush()
-    text = raw.getvalue().decode() if kind == "text over bytes" else stream.getvalue()  # type: ignore[attr-defined]
+    text = (
+        stream.getvalue()  # type: ignore[attr-defined]
+        if kind == "text only"
+        else raw.getvalue().decode(stream.encoding)
+    )
     before, line, after = text.splitlines()
     assert (before, after) == ("before", "after")
     assert json.loads(line)["message"] == "décision"

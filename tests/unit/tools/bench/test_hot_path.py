@@ -3,9 +3,12 @@
 The timing targets live in ``make bench`` (tools/bench/authorizer.py); this runs its
 in-process figures in a fresh process (``--quick``: fewer rounds) and fails when a ratio
 to the bare signature check measured in the same run is far beyond what the code costs
-today. The limits are generous, so a noisy machine does not fail CI, while a change that
-doubles a figure does: today (make bench, on one CPU) same-token is about 0.5x-0.6x,
-new-token 2.3x-2.8x and verification 1.4x-1.6x.
+today. Today (on one CPU with the pipe's reader, as make bench runs them) same-token is
+0.49x-0.60x, new-token 2.3x-2.9x and verification 1.4x-1.6x, the upper ends in this
+host's slow stretches. Each limit is about 1.4 to 1.8 times those figures: a change that
+doubles one fails, a slow stretch does not. Where the benchmark cannot pin itself to one
+CPU, every line wakes the pipe's reader on another CPU (up to 4.1x measured), so the
+new-token limit is wider there.
 """
 
 from __future__ import annotations
@@ -21,10 +24,11 @@ import pytest
 from tests.support.paths import ROOT
 
 LIMITS = {
-    "warm lambda_handler, REST TOKEN, same token": 1.0,  # target 1.3x
+    "warm lambda_handler, REST TOKEN, same token": 0.9,  # target 1.3x
     "warm lambda_handler, REST TOKEN, new token": 4.0,  # target 2.5x
     "Verifier.verify, a new token": 2.5,  # target 1.5x
 }
+UNPINNED_NEW_TOKEN_LIMIT = 6.0
 
 
 @pytest.mark.timeout(300)
@@ -41,10 +45,14 @@ def test_the_hot_path_stays_within_its_limits(tmp_path: Path) -> None:
         check=False,
     )
     assert done.returncode in (0, 1), done.stdout + done.stderr  # 1: a bench target missed
-    figures = {f["name"]: f for f in json.loads(report.read_text())["figures"]}
+    result = json.loads(report.read_text())
+    limits = dict(LIMITS)
+    if not result["one_cpu"]:
+        limits["warm lambda_handler, REST TOKEN, new token"] = UNPINNED_NEW_TOKEN_LIMIT
+    figures = {f["name"]: f for f in result["figures"]}
     over = {
         name: round(figures[name]["ratio"], 2)
-        for name, limit in LIMITS.items()
+        for name, limit in limits.items()
         if figures[name]["ratio"] > limit
     }
-    assert over == {}, f"ratios to a bare RS256 verify over their limits {LIMITS}: {over}"
+    assert over == {}, f"ratios to a bare RS256 verify over their limits {limits}: {over}"
