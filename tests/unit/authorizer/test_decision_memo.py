@@ -149,7 +149,9 @@ def test_the_remembered_tokens_stay_bounded() -> None:
     es = {"issuers": [{**CONFIG["issuers"][0], "algorithms": ["ES256"]}]}
     auth = authorizer(idp, clock, {**CONFIG, **es})
     tokens = [
-        idp.token("orders:read", sub="svc", jti=f"t{n}", exp=int(clock.now) + 300)
+        idp.token(
+            "orders:read", sub="svc", jti=f"t{n}", iat=int(clock.now), exp=int(clock.now) + 300
+        )
         for n in range(TOKENS_KEPT + 50)
     ]
     for n, tok in enumerate(tokens):
