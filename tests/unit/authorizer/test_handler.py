@@ -281,3 +281,21 @@ def test_each_decision_is_counted_by_effect_and_reason(
         ("Deny", "scope_missing"): [1.0],
         ("Unauthenticated", "expired"): [1.0],
     }
+
+
+@pytest.mark.parametrize("depth", [1, 254, 1023, 5000])
+@pytest.mark.parametrize("part", ["header", "payload"])
+def test_deeply_nested_token_json_is_unauthorized_not_an_error(depth: int, part: str) -> None:
+    """JSON nested at any depth in a token's header or payload is read (or refused) like
+    any other: the answer is 401 with a reason, never an exception (API Gateway's 500)."""
+    from tests.support.signing import b64url
+
+    idp = LocalIssuer()
+    state = runtime(idp)
+    header, payload, signature = idp.token("orders:read").split(".")
+    deep = b'"d":' + b"[" * depth + b"]" * depth
+    if part == "header":
+        header = b64url(b'{"alg":"RS256","kid":"k1",' + deep + b"}")
+    else:
+        payload = b64url(b'{"sub":"x",' + deep + b"}")
+    assert status(state, event("rest_token", f"{header}.{payload}.{signature}")) == 401
