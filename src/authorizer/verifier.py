@@ -13,7 +13,7 @@ from authorizer.config import IssuerConfig
 from authorizer.errors import AlgorithmNotAllowed, ClaimRejected, IssuerUnknown
 from authorizer.fetch import JsonFetcher
 from authorizer.jwks import IssuerKeys
-from authorizer.jws import parse
+from authorizer.jws import parse, verify_signature
 from authorizer.profiles import check_profile, client_id_of
 
 CACHE_SECONDS = 60.0  # the longest a verification counts (VerifiedToken.until)
@@ -96,7 +96,7 @@ class Verifier:
         issuer = keys.issuer
         if alg not in issuer.algorithms:
             raise AlgorithmNotAllowed(f"{alg} is not allowed for this issuer")
-        keys.key_for(kid, alg).verify(alg, jws.signing_input, jws.signature)
+        verify_signature(jws, keys.key_for(kid, alg))
         try:
             check_claims(claims, issuer, now)
             # On the hot path, an issuer with no profile rules to check skips the call.

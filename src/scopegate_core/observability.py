@@ -32,11 +32,6 @@ _UTF8 = frozenset({"utf-8", "UTF-8", "utf8", "UTF8"})  # how streams spell it
 _ENCODER = json.JSONEncoder(separators=(",", ":"), default=str)
 
 
-def to_json(value: object) -> str:
-    """Compact JSON text for a log line (``to_json_bytes``, decoded)."""
-    return to_json_bytes(value).decode()
-
-
 def to_json_bytes(value: object) -> bytes:
     """Compact UTF-8 JSON for a log line, by orjson: about a tenth of the ``json`` module's
     cost on a decision line's fields (``make bench``), which is paid on every request.

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from aws_lambda_powertools import Logger
 
-from scopegate_core.observability import LeanJsonFormatter, RequestLog, to_json
+from scopegate_core.observability import LeanJsonFormatter, RequestLog, to_json_bytes
 
 FIELDS = {"decision": "allow", "reason": "granted", "sub": "svc-1", "route": "GET /orders/{id}"}
 
@@ -137,8 +137,7 @@ def test_fields_named_like_standard_keys_replace_them_in_place(
     [{"n": 2**70}, {"s": "lone \udc80 surrogate"}, {"o": object()}, {"f": 1.5, "b": True}],
 )
 def test_every_value_is_written_as_json(value: dict[str, Any]) -> None:
-    text = to_json(value)
-    decoded = json.loads(text)
+    decoded = json.loads(to_json_bytes(value))
     assert list(decoded) == list(value)
     if "n" in value:
         assert decoded["n"] == 2**70  # exactly, not rounded: json's encoder took it
